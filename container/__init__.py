@@ -1,0 +1,7 @@
+"""The container: Django project package and the home-page app."""
+
+from __future__ import annotations
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]
