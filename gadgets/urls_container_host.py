@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import URLResolver, include, path
 
-urlpatterns: list = []
+urlpatterns: list[URLResolver] = [
+    path("", include("gadgets.js_urls")),
+    path("", include("gadgets.metadata_urls")),
+]
