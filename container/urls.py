@@ -12,5 +12,6 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("gadgets/", include("gadgets.urls_container_host")),
+    path("", include("container.preview_urls")),
     path("", views.home, name="home"),
 ]
