@@ -13,6 +13,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -47,7 +48,9 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.")
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number, not {raw!r}."
+        ) from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -104,7 +107,8 @@ CONTAINER_ORIGIN = env_str("CONTAINER_ORIGIN", "http://localhost:8000").rstrip("
 _container = urlsplit(CONTAINER_ORIGIN)
 if _container.scheme not in {"http", "https"} or not _container.hostname:
     raise ImproperlyConfigured(
-        f"CONTAINER_ORIGIN must look like https://host[:port], not {CONTAINER_ORIGIN!r}."
+        "CONTAINER_ORIGIN must look like https://host[:port], "
+        f"not {CONTAINER_ORIGIN!r}."
     )
 CONTAINER_HOST = _container.netloc.lower()
 CONTAINER_SCHEME = _container.scheme
@@ -259,7 +263,7 @@ EMAIL_BACKEND = env_str(
 )
 
 # Tunables of the gadget server, in one namespaced dict.
-GADGETS = {
+GADGETS: dict[str, Any] = {
     # Parsed specs and message bundles are reused this long.
     "SPEC_TTL_SECONDS": env_int("GADGETS_SPEC_TTL_SECONDS", 300),
     # Largest spec or message bundle accepted, before parsing.

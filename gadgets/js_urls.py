@@ -1,5 +1,11 @@
+"""Feature JavaScript, mounted under ``gadgets/`` on both kinds of host."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from . import views_js
+
+urlpatterns: list[URLPattern] = [
+    path("js/<str:features>.js", views_js.feature_js, name="gadgets-js"),
+]

@@ -34,7 +34,7 @@ def canonical_gadget_url(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise InvalidUrl(f"The gadget URL {url[:200]!r} is not a valid URL.")
+        raise InvalidUrl(f"The gadget URL {url[:200]!r} is not a valid URL.") from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise InvalidUrl(

@@ -21,7 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--no-serve", action="store_true", help="Seed only; do not start the server."
+            "--no-serve",
+            action="store_true",
+            help="Seed only; do not start the server.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,7 +34,8 @@ class Command(BaseCommand):
         origin = settings.CONTAINER_ORIGIN
         self.stdout.write(
             f"\nOpen {origin}/ and log in as alice or bob.\n"
-            f"Preview a gadget: {origin}/preview?url={origin}/static/gadgets/hello.xml\n"
+            f"Preview a gadget: {origin}/preview"
+            f"?url={origin}/static/gadgets/hello.xml\n"
         )
         if not options["no_serve"]:
             self._serve()
@@ -52,8 +55,14 @@ class Command(BaseCommand):
         port = container.port or 8000
         # The demo's own host and the sandbox are on loopback: open exactly
         # those to the outbound guard, nothing else.
-        allow = {f"localhost:{port}", settings.SANDBOX_HOST, *settings.OUTBOUND_ALLOWLIST}
-        env = dict(os.environ, OUTBOUND_ALLOWLIST=",".join(sorted(a for a in allow if a)))
+        allow = {
+            f"localhost:{port}",
+            settings.SANDBOX_HOST,
+            *settings.OUTBOUND_ALLOWLIST,
+        }
+        env = dict(
+            os.environ, OUTBOUND_ALLOWLIST=",".join(sorted(a for a in allow if a))
+        )
         uvicorn = shutil.which("uvicorn", path=os.path.dirname(sys.executable))
         if uvicorn is None:
             raise CommandError("uvicorn is not installed; run `make install`.")
