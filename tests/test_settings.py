@@ -87,6 +87,8 @@ def test_a_malformed_encryption_key_is_refused_with_its_position(
 
     from gadgets import keyring
 
-    with override_settings(ENCRYPTION_KEYS=[good, "not-a-key"]):
-        with pytest.raises(ImproperlyConfigured, match="entry 2"):
-            keyring.ring()
+    with (
+        override_settings(ENCRYPTION_KEYS=[good, "not-a-key"]),
+        pytest.raises(ImproperlyConfigured, match="entry 2"),
+    ):
+        keyring.ring()
