@@ -103,3 +103,32 @@ class ReservedParameter(GadgetError):
         "Parameters whose names start with oauth, xoauth or opensocial are "
         "reserved for the container."
     )
+
+
+class InvalidParameter(GadgetError):
+    """A makeRequest parameter is missing or malformed (Shindig's name)."""
+
+    code = "invalid_parameter"
+    default_message = "A request parameter is missing or malformed."
+
+
+class RequestTooLarge(GadgetError):
+    status = 413
+    code = "request_too_large"
+    default_message = "The request body is larger than this server accepts."
+
+
+class MalformedFeed(GadgetError):
+    """The upstream answered, but not with an RSS or Atom feed."""
+
+    status = 502
+    code = "malformed_feed"
+    default_message = "The remote server's answer is not an RSS or Atom feed."
+
+
+class AuthzNotSupported(GadgetError):
+    """No handler is installed for the requested ``authz`` kind."""
+
+    status = 501
+    code = "authz_not_supported"
+    default_message = "Signed and OAuth requests are not enabled on this server yet."
