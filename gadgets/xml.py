@@ -43,6 +43,9 @@ _LXML_POSITION = re.compile(r",? line \d+, column \d+.*$", re.DOTALL)
 # DTD is refused without libxml2 ever expanding or fetching anything.
 _PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
 _DOCTYPE = re.compile(rb"<!DOCTYPE\b")
+_ENCODING_DECLARATION = re.compile(
+    rb"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']"
+)
 
 
 def _parser(*, force_utf8: bool) -> etree.XMLParser:
@@ -144,17 +147,26 @@ def _parse(raw: bytes, what: str, *, force_utf8: bool) -> etree._Element:
         return etree.fromstring(raw, _parser(force_utf8=force_utf8))
     except etree.XMLSyntaxError as error:
         problem = _LXML_POSITION.sub("", str(error.msg or error)).strip()
+        problem = problem.replace(", use XML_PARSE_HUGE option", "")
         line = error.lineno or 1
         if "encoding" in problem.lower() or "bytes in character" in problem:
             raise SpecError(
                 f"{what}: the bytes do not match the declared encoding, or it is "
                 f"not supported: {problem} (line {line})"
             ) from None
+        declared = _declared_encoding(raw)
+        if line == 1 and declared and declared.lower() not in ("utf-8", "utf8"):
+            problem += f" (the document declares the encoding {declared})"
         raise SpecError(
             f"{what}: not well-formed XML: {problem} (line {line})"
         ) from None
     except (etree.LxmlError, ValueError, LookupError) as error:
         raise SpecError(f"{what}: the document could not be read: {error}") from None
+
+
+def _declared_encoding(raw: bytes) -> str:
+    match = _ENCODING_DECLARATION.match(raw)
+    return match.group(1).decode("ascii") if match else ""
 
 
 def _check_tree(root: etree._Element, what: str) -> None:
