@@ -1,7 +1,16 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class OauthproxyConfig(AppConfig):
     name = "oauthproxy"
+    verbose_name = "OAuth proxy"
+
+    def ready(self) -> None:
+        from . import registrations
+        from .models import ConsumerRegistration
+
+        post_save.connect(registrations.forget, sender=ConsumerRegistration)
+        post_delete.connect(registrations.forget, sender=ConsumerRegistration)
