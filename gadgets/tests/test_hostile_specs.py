@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,7 +124,7 @@ def test_utf16_document_declaring_entities_is_refused(canary: str) -> None:
 
 
 def test_300000_nested_elements_hit_the_depth_limit_not_just_the_size_cap(
-    settings,  # type: ignore[no-untyped-def]
+    settings: Any,
 ) -> None:
     settings.GADGETS = {**settings.GADGETS, "SPEC_MAX_BYTES": 8 * 1024 * 1024}
     document = module("<a>" * 300_000 + "</a>" * 300_000)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gadgets.errors import SpecError, SpecFetchError, UpstreamTimeout
 from gadgets.messages import MessageBundle, message_bundle
+from gadgets.outbound import OutboundRequest, OutboundResponse
 from gadgets.spec import parse_spec
+from gadgets.spec_model import Spec
 from gadgets.tests.specs import RICH_AR_BUNDLE_URL, RICH_SPEC_URL, load
 
 URL = "http://example.com/g.xml"
 BUNDLE_URL = "http://example.com/msgs/de.xml"
 
 
-def spec_with_locales(locales: str):  # type: ignore[no-untyped-def]
+def spec_with_locales(locales: str) -> Spec:
     return parse_spec(
         f"<Module><ModulePrefs>{locales}</ModulePrefs><Content/></Module>", URL
     )
@@ -85,7 +89,7 @@ async def test_no_locales_give_an_empty_ltr_bundle() -> None:
     assert await message_bundle(spec, "de", "DE", None) == MessageBundle({}, "ltr")
 
 
-async def test_external_bundle_is_fetched_parsed_and_cached(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_external_bundle_is_fetched_parsed_and_cached(fake_upstream: Any) -> None:
     spec = parse_spec(load("rich.xml"), RICH_SPEC_URL)
     fake_upstream.add(RICH_AR_BUNDLE_URL, load("messages/ar.xml"))
     bundle = await message_bundle(spec, "ar", "", None)
@@ -102,7 +106,7 @@ async def test_external_bundle_is_fetched_parsed_and_cached(fake_upstream) -> No
     assert len(fake_upstream.calls) == 2
 
 
-def external_spec():  # type: ignore[no-untyped-def]
+def external_spec() -> Spec:
     return spec_with_locales('<Locale lang="de" messages="msgs/de.xml"/>')
 
 
@@ -124,7 +128,7 @@ def external_spec():  # type: ignore[no-untyped-def]
     ],
 )
 async def test_bad_external_bundle_is_a_spec_error_naming_its_url(
-    fake_upstream,  # type: ignore[no-untyped-def]
+    fake_upstream: Any,
     body: bytes,
     status: int,
     message: str,
@@ -136,8 +140,8 @@ async def test_bad_external_bundle_is_a_spec_error_naming_its_url(
     assert BUNDLE_URL in caught.value.message
 
 
-async def test_unreachable_bundle_is_a_fetch_error(fake_upstream) -> None:  # type: ignore[no-untyped-def]
-    def time_out(request):  # type: ignore[no-untyped-def]
+async def test_unreachable_bundle_is_a_fetch_error(fake_upstream: Any) -> None:
+    def time_out(request: OutboundRequest) -> OutboundResponse:
         raise UpstreamTimeout()
 
     fake_upstream.add_handler(BUNDLE_URL, time_out)
@@ -149,6 +153,6 @@ async def test_unreachable_bundle_is_a_fetch_error(fake_upstream) -> None:  # ty
     )
 
 
-async def test_bundle_of_another_language_is_not_fetched(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_bundle_of_another_language_is_not_fetched(fake_upstream: Any) -> None:
     await message_bundle(external_spec(), "fr", "", None)
     assert fake_upstream.calls == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -19,7 +20,7 @@ from gadgets.errors import (
     UpstreamTimeout,
 )
 from gadgets.models import GadgetSpec
-from gadgets.outbound import OutboundResponse
+from gadgets.outbound import OutboundRequest, OutboundResponse
 from gadgets.specfetch import cache_key, get_spec, get_spec_sync
 from gadgets.tests.specs import MINIMAL_SPEC_URL, RICH_SPEC_URL, load
 
@@ -35,7 +36,7 @@ def expire_cache_entry(url: str) -> None:
     cache.set(key, specfetch._Entry(entry.spec, fresh_until=time.time() - 1))
 
 
-async def test_cold_fetch_parses_stores_and_caches(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_cold_fetch_parses_stores_and_caches(fake_upstream: Any) -> None:
     fake_upstream.add(URL, load("minimal.xml"), headers=[("ETag", '"v1"')])
     spec = await get_spec("HTTP://GADGETS.example.com/minimal.xml#x")
     assert spec.title == "Hello"
@@ -48,8 +49,8 @@ async def test_cold_fetch_parses_stores_and_caches(fake_upstream) -> None:  # ty
 
 
 def test_warm_path_makes_no_query_and_no_fetch(
-    fake_upstream,  # type: ignore[no-untyped-def]
-    django_assert_num_queries,  # type: ignore[no-untyped-def]
+    fake_upstream: Any,
+    django_assert_num_queries: Any,
 ) -> None:
     fake_upstream.add(URL, load("minimal.xml"))
     with CaptureQueriesContext(connection) as cold:
@@ -62,7 +63,7 @@ def test_warm_path_makes_no_query_and_no_fetch(
     assert len(fake_upstream.calls) == 1
 
 
-async def test_nocache_refetches(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_nocache_refetches(fake_upstream: Any) -> None:
     fake_upstream.add(URL, load("minimal.xml"))
     await get_spec(URL)
     fake_upstream.add(URL, V2)
@@ -72,7 +73,7 @@ async def test_nocache_refetches(fake_upstream) -> None:  # type: ignore[no-unty
     assert len(fake_upstream.calls) == 2
 
 
-async def test_stale_entry_is_refetched(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_stale_entry_is_refetched(fake_upstream: Any) -> None:
     fake_upstream.add(URL, load("minimal.xml"))
     await get_spec(URL)
     fake_upstream.add(URL, V2)
@@ -85,7 +86,7 @@ async def test_stale_entry_is_refetched(fake_upstream) -> None:  # type: ignore[
     ["http 500", "timeout", "malformed xml", "invalid spec"],
 )
 async def test_failed_refresh_keeps_the_last_good_copy(
-    fake_upstream,  # type: ignore[no-untyped-def]
+    fake_upstream: Any,
     failure: str,
 ) -> None:
     fake_upstream.add(URL, load("minimal.xml"))
@@ -104,8 +105,8 @@ async def test_failed_refresh_keeps_the_last_good_copy(
     assert len(fake_upstream.calls) == calls
 
 
-def break_upstream(fake_upstream, failure: str) -> None:  # type: ignore[no-untyped-def]
-    def time_out(request):  # type: ignore[no-untyped-def]
+def break_upstream(fake_upstream: Any, failure: str) -> None:
+    def time_out(request: OutboundRequest) -> OutboundResponse:
         raise UpstreamTimeout()
 
     if failure == "http 500":
@@ -118,7 +119,9 @@ def break_upstream(fake_upstream, failure: str) -> None:  # type: ignore[no-unty
         fake_upstream.add(URL, b"<Module><ModulePrefs/></Module>")
 
 
-async def test_stale_cache_entry_is_served_when_refresh_fails(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_stale_cache_entry_is_served_when_refresh_fails(
+    fake_upstream: Any,
+) -> None:
     fake_upstream.add(URL, load("minimal.xml"))
     await get_spec(URL)
     await GadgetSpec.objects.all().adelete()
@@ -127,7 +130,7 @@ async def test_stale_cache_entry_is_served_when_refresh_fails(fake_upstream) -> 
     assert (await get_spec(URL)).title == "Hello"
 
 
-async def test_remote_404_without_a_copy_is_a_clear_error(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_remote_404_without_a_copy_is_a_clear_error(fake_upstream: Any) -> None:
     fake_upstream.add(URL, b"not here", status=404)
     with pytest.raises(SpecFetchError) as caught:
         await get_spec(URL)
@@ -135,7 +138,9 @@ async def test_remote_404_without_a_copy_is_a_clear_error(fake_upstream) -> None
     assert caught.value.status == 502
 
 
-async def test_unreachable_spec_without_a_copy_names_the_url(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_unreachable_spec_without_a_copy_names_the_url(
+    fake_upstream: Any,
+) -> None:
     with pytest.raises(SpecFetchError) as caught:
         await get_spec(URL)
     assert caught.value.message.startswith(
@@ -143,7 +148,7 @@ async def test_unreachable_spec_without_a_copy_names_the_url(fake_upstream) -> N
     )
 
 
-async def test_invalid_spec_without_a_copy_is_a_spec_error(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_invalid_spec_without_a_copy_is_a_spec_error(fake_upstream: Any) -> None:
     fake_upstream.add(URL, b"<html/>")
     with pytest.raises(SpecError) as caught:
         await get_spec(URL)
@@ -151,11 +156,13 @@ async def test_invalid_spec_without_a_copy_is_a_spec_error(fake_upstream) -> Non
     assert not await GadgetSpec.objects.filter(url=URL).aexists()
 
 
-async def test_blocked_destination_is_not_served_from_the_copy(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_blocked_destination_is_not_served_from_the_copy(
+    fake_upstream: Any,
+) -> None:
     fake_upstream.add(URL, load("minimal.xml"))
     await get_spec(URL)
 
-    def blocked(request):  # type: ignore[no-untyped-def]
+    def blocked(request: OutboundRequest) -> OutboundResponse:
         raise DestinationBlocked()
 
     fake_upstream.add_handler(URL, blocked)
@@ -164,8 +171,8 @@ async def test_blocked_destination_is_not_served_from_the_copy(fake_upstream) ->
 
 
 async def test_refresh_is_conditional_and_304_reuses_the_stored_xml(
-    fake_upstream,
-) -> None:  # type: ignore[no-untyped-def]
+    fake_upstream: Any,
+) -> None:
     fake_upstream.add(
         RICH_SPEC_URL,
         load("rich.xml"),
@@ -173,7 +180,7 @@ async def test_refresh_is_conditional_and_304_reuses_the_stored_xml(
     )
     first = await get_spec(RICH_SPEC_URL)
 
-    def not_modified(request):  # type: ignore[no-untyped-def]
+    def not_modified(request: OutboundRequest) -> OutboundResponse:
         return OutboundResponse(status=304, headers=[], body=b"", url=request.url)
 
     fake_upstream.add_handler(RICH_SPEC_URL, not_modified)
@@ -187,13 +194,13 @@ async def test_refresh_is_conditional_and_304_reuses_the_stored_xml(
     assert stored.etag == '"abc"' and stored.last_error == ""
 
 
-async def test_first_fetch_is_unconditional(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_first_fetch_is_unconditional(fake_upstream: Any) -> None:
     fake_upstream.add(URL, load("minimal.xml"))
     await get_spec(URL)
     assert fake_upstream.calls[0].headers == {}
 
 
-async def test_non_http_url_is_refused_before_any_fetch(fake_upstream) -> None:  # type: ignore[no-untyped-def]
+async def test_non_http_url_is_refused_before_any_fetch(fake_upstream: Any) -> None:
     with pytest.raises(InvalidUrl):
         await get_spec("file:///etc/passwd")
     assert fake_upstream.calls == []

@@ -8,14 +8,14 @@ import pytest
 
 from gadgets.errors import InvalidUrl, SpecError
 from gadgets.spec import parse_spec
-from gadgets.spec_model import EnumValue, FeatureRequest, OAuthEndpoint
+from gadgets.spec_model import EnumValue, FeatureRequest, OAuthEndpoint, Spec
 from gadgets.tests.specs import RICH_SPEC_URL, load
 
 BASE = "http://gadgets.example.com/rich/"
 
 
 @pytest.fixture(scope="module")
-def rich():  # type: ignore[no-untyped-def]
+def rich() -> Spec:
     return parse_spec(load("rich.xml"), RICH_SPEC_URL)
 
 
@@ -27,7 +27,7 @@ def spec_with(prefs_children: str = "", body: str = "", prefs_attrs: str = "") -
     )
 
 
-def parse(xml: str):  # type: ignore[no-untyped-def]
+def parse(xml: str) -> Spec:
     return parse_spec(xml, "http://example.com/dir/g.xml")
 
 
@@ -55,11 +55,11 @@ def test_non_http_spec_url_is_refused() -> None:
         parse_spec(spec_with(), "file:///etc/passwd")
 
 
-def test_specification_version_is_read(rich) -> None:  # type: ignore[no-untyped-def]
+def test_specification_version_is_read(rich: Spec) -> None:
     assert rich.specification_version == "2.0"
 
 
-def test_every_module_prefs_attribute_is_kept_raw(rich) -> None:  # type: ignore[no-untyped-def]
+def test_every_module_prefs_attribute_is_kept_raw(rich: Spec) -> None:
     prefs = rich.module_prefs
     assert prefs.title == "__MSG_title__ for __UP_name__"
     assert prefs.attributes["render_inline"] == "never"
@@ -70,7 +70,7 @@ def test_every_module_prefs_attribute_is_kept_raw(rich) -> None:  # type: ignore
     assert prefs.attr_int("width") == 0
 
 
-def test_features_with_params_views_and_implicit_security_token(rich) -> None:  # type: ignore[no-untyped-def]
+def test_features_with_params_views_and_implicit_security_token(rich: Spec) -> None:
     features = {f.name: f for f in rich.module_prefs.features}
     assert features["dynamic-height"].required is True
     assert features["views"].params == {"mode": ["__MSG_mode__"]}
@@ -94,7 +94,7 @@ def test_security_token_is_not_added_twice_or_without_oauth() -> None:
     assert [f.name for f in spec.module_prefs.features] == ["security-token"]
 
 
-def test_preloads(rich) -> None:  # type: ignore[no-untyped-def]
+def test_preloads(rich: Spec) -> None:
     first, second = rich.module_prefs.preloads
     assert first.href == BASE + "feeds/news.xml"
     assert first.authz == "signed"
@@ -110,20 +110,20 @@ def test_relative_preload_href_with_a_variable_waits_for_substitution() -> None:
     assert spec.module_prefs.preloads[0].href == "__UP_feed__"
 
 
-def test_icons(rich) -> None:  # type: ignore[no-untyped-def]
+def test_icons(rich: Spec) -> None:
     plain, inline = rich.module_prefs.icons
     assert (plain.value, plain.mode) == ("icon.png", "")
     assert (inline.mode, inline.type) == ("base64", "image/png")
 
 
-def test_links_are_keyed_by_rel_later_wins_and_resolved(rich) -> None:  # type: ignore[no-untyped-def]
+def test_links_are_keyed_by_rel_later_wins_and_resolved(rich: Spec) -> None:
     links = rich.module_prefs.links
     assert links["gadgets.help"].href == BASE + "help2.html"
     assert links["event.addapp"].method == "POST"
     assert links["gadgets.help"].method == "GET"
 
 
-def test_locales(rich) -> None:  # type: ignore[no-untyped-def]
+def test_locales(rich: Spec) -> None:
     locales = {(x.lang, x.country, x.views): x for x in rich.module_prefs.locales}
     default = locales[("all", "ALL", ())]
     assert default.messages["hello"] == "Hello, <b>__UP_name__</b>!"
@@ -143,7 +143,7 @@ def test_locale_with_messages_url_ignores_inline_msgs() -> None:
     assert locale.messages_url == "http://example.com/dir/m.xml"
 
 
-def test_oauth_services(rich) -> None:  # type: ignore[no-untyped-def]
+def test_oauth_services(rich: Spec) -> None:
     services = rich.module_prefs.oauth_services
     contacts = services["contacts"]
     assert contacts.request == OAuthEndpoint(
@@ -157,7 +157,7 @@ def test_oauth_services(rich) -> None:  # type: ignore[no-untyped-def]
     assert default.request == OAuthEndpoint("https://sp.example.com/r")
 
 
-def test_user_prefs(rich) -> None:  # type: ignore[no-untyped-def]
+def test_user_prefs(rich: Spec) -> None:
     prefs = rich.user_prefs
     assert list(prefs) == [
         "name",
@@ -187,7 +187,7 @@ def test_user_prefs(rich) -> None:  # type: ignore[no-untyped-def]
     ]
 
 
-def test_views_are_split_trimmed_concatenated_and_typed(rich) -> None:  # type: ignore[no-untyped-def]
+def test_views_are_split_trimmed_concatenated_and_typed(rich: Spec) -> None:
     views = rich.views
     assert set(views) == {
         "home",

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from gadgets.errors import SpecError
 from gadgets.xml import parse_xml
@@ -18,7 +19,7 @@ PARSER_CONSTRUCTION = re.compile(
 )
 
 
-def parse(data: bytes | str, max_bytes: int = 10_000):  # type: ignore[no-untyped-def]
+def parse(data: bytes | str, max_bytes: int = 10_000) -> etree._Element:
     return parse_xml(data, what="Test doc", max_bytes=max_bytes)
 
 

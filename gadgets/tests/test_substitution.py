@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from gadgets.substitution import Substitutions, substitute_spec, user_pref_value
 from gadgets.tests.specs import RICH_SPEC_URL, load
 
 
-def subs(**kwargs):  # type: ignore[no-untyped-def]
+def subs(**kwargs: Any) -> Substitutions:
     return Substitutions(**kwargs)
 
 
