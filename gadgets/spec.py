@@ -57,6 +57,7 @@ from .spec_model import (
 from .xml import parse_xml
 
 CONTENT_TYPES = ("html", "url", "x-html-sanitized")
+_FEATURE_TAGS = ("Require", "Optional")
 _PRELOAD_KNOWN = frozenset({"href", "authz", "sign_owner", "sign_viewer", "views"})
 _USER_PREF_KNOWN = frozenset(
     {"name", "display_name", "default_value", "datatype", "required"}
@@ -94,8 +95,7 @@ def _module(root: etree._Element, spec_url: str, checksum: str) -> Spec:
             f"the root element is <{root.tag}>, not <Module> (line {root.sourceline})"
         )
     prefs = _exactly_one(root, "ModulePrefs", "Module")
-    if len(_children(root, "ExternalServices")) > 1:
-        raise _invalid(root, "Module", "has more than one ExternalServices element")
+    _at_most_one(root, "ExternalServices", "Module")
     contents = _children(root, "Content")
     if not contents:
         raise _invalid(root, "Module", "has no Content element")
@@ -124,13 +124,18 @@ def _children(parent: etree._Element, tag: str) -> list[etree._Element]:
     return [child for child in parent if child.tag == tag]
 
 
-def _exactly_one(parent: etree._Element, tag: str, where: str) -> etree._Element:
+def _at_most_one(parent: etree._Element, tag: str, where: str) -> etree._Element | None:
     found = _children(parent, tag)
-    if not found:
-        raise _invalid(parent, where, f"the {tag} element is missing")
     if len(found) > 1:
         raise _invalid(found[1], where, f"has more than one {tag} element")
-    return found[0]
+    return found[0] if found else None
+
+
+def _exactly_one(parent: etree._Element, tag: str, where: str) -> etree._Element:
+    found = _at_most_one(parent, tag, where)
+    if found is None:
+        raise _invalid(parent, where, f"the {tag} element is missing")
+    return found
 
 
 def _shown(value: str) -> str:
@@ -197,48 +202,32 @@ def _http_url(element: etree._Element, base: str, where: str) -> str:
 
 
 def _module_prefs(element: etree._Element, base: str) -> ModulePrefs:
-    seen: Counter[str] = Counter()
-    features: list[FeatureRequest] = []
-    preloads: list[Preload] = []
-    icons: list[Icon] = []
-    links: dict[str, Link] = {}
-    locales: list[LocaleSpec] = []
-    services: dict[str, OAuthService] = {}
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        seen[child.tag] += 1
-        where = f"{child.tag} #{seen[child.tag]}"
-        _refuse_second(child, seen)
-        if child.tag in ("Require", "Optional"):
-            features.append(_feature(child, where))
-        elif child.tag == "Preload":
-            preloads.append(_preload(child, base, where))
-        elif child.tag == "Icon":
-            icons.append(_icon(child, where))
-        elif child.tag == "Link":
-            link = _link(child, base, where)
-            links[link.rel] = link
-        elif child.tag == "Locale":
-            locales.append(_locale(child, base))
-        elif child.tag == "OAuth":
-            services = _oauth(child, base)
-    if seen["OAuth"] or seen["OAuth2"]:
+    oauth = _at_most_one(element, "OAuth", "ModulePrefs")
+    oauth2 = _at_most_one(element, "OAuth2", "ModulePrefs")
+    features = [_feature(x, where) for where, x in _numbered(element, *_FEATURE_TAGS)]
+    if oauth is not None or oauth2 is not None:
         _add_security_token(features)
+    links = [_link(x, base, where) for where, x in _numbered(element, "Link")]
     return ModulePrefs(
         attributes=_attributes(element),
         features=tuple(features),
-        preloads=tuple(preloads),
-        icons=tuple(icons),
-        links=links,
-        locales=tuple(locales),
-        oauth_services=services,
+        preloads=tuple(_preload(x, base, w) for w, x in _numbered(element, "Preload")),
+        icons=tuple(_icon(x, where) for where, x in _numbered(element, "Icon")),
+        links={link.rel: link for link in links},  # a later rel wins
+        locales=tuple(_locale(x, base) for x in _children(element, "Locale")),
+        oauth_services={} if oauth is None else _oauth(oauth, base),
     )
 
 
-def _refuse_second(child: etree._Element, seen: Counter[str]) -> None:
-    if child.tag in ("OAuth", "OAuth2") and seen[str(child.tag)] > 1:
-        raise _invalid(child, "ModulePrefs", f"has more than one {child.tag} element")
+def _numbered(
+    parent: etree._Element, *tags: str
+) -> Iterator[tuple[str, etree._Element]]:
+    """Children with one of ``tags``, each with a name like ``Link #2``."""
+    seen: Counter[str] = Counter()
+    for child in parent:
+        if child.tag in tags:
+            seen[child.tag] += 1
+            yield f"{child.tag} #{seen[child.tag]}", child
 
 
 def _add_security_token(features: list[FeatureRequest]) -> None:

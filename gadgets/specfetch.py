@@ -22,6 +22,7 @@ the cache read and goes straight to step 1; it still falls back on failure.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -43,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 # How long a stale spec stays in the cache as a fallback for failed refreshes.
 STALE_GRACE_SECONDS = 24 * 3600
+
+_refreshing: dict[str, asyncio.Task[Spec]] = {}
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,33 @@ async def get_spec(url: str, *, nocache: bool = False) -> Spec:
     entry = await cache.aget(cache_key(canonical))
     if entry is not None and not nocache and entry.fresh_until > time.time():
         return entry.spec
-    return await _refresh(canonical, stale=entry.spec if entry else None)
+    return await _refresh_once(canonical, stale=entry.spec if entry else None)
 
 
 def get_spec_sync(url: str, nocache: bool = False) -> Spec:
     """``get_spec`` for management commands and other synchronous callers."""
     return async_to_sync(get_spec)(url, nocache=nocache)
+
+
+async def _refresh_once(url: str, stale: Spec | None) -> Spec:
+    """Share one refresh among concurrent callers in this process.
+
+    A popular gadget whose entry just expired would otherwise be fetched
+    (and its row written) once per request in flight.
+    """
+    loop = asyncio.get_running_loop()
+    task = _refreshing.get(url)
+    if task is None or task.get_loop() is not loop:
+        task = loop.create_task(_refresh(url, stale))
+        _refreshing[url] = task
+        task.add_done_callback(lambda done: _forget(url, done))
+    # One caller giving up (a client disconnect) must not cancel the others.
+    return await asyncio.shield(task)
+
+
+def _forget(url: str, task: asyncio.Task[Spec]) -> None:
+    if _refreshing.get(url) is task:
+        del _refreshing[url]
 
 
 async def _refresh(url: str, stale: Spec | None) -> Spec:

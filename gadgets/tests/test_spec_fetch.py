@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -71,6 +72,13 @@ async def test_nocache_refetches(fake_upstream: Any) -> None:
     assert (await get_spec(URL, nocache=True)).title == "Hello v2"
     assert (await get_spec(URL)).title == "Hello v2"
     assert len(fake_upstream.calls) == 2
+
+
+async def test_concurrent_cold_requests_share_one_fetch(fake_upstream: Any) -> None:
+    fake_upstream.add(URL, load("minimal.xml"))
+    specs = await asyncio.gather(*(get_spec(URL) for _ in range(20)))
+    assert {spec.title for spec in specs} == {"Hello"}
+    assert len(fake_upstream.calls) == 1
 
 
 async def test_stale_entry_is_refetched(fake_upstream: Any) -> None:
