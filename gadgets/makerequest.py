@@ -32,6 +32,18 @@ must return too):
 ``oauthApprovalUrl``, ``oauthError``, ``oauthErrorText``, ``oauthState``
     Added by the OAuth handlers only.
 
+Request headers come from the gadget's ``headers`` parameter only, never
+from the browser's own request. Hop-by-hop headers, Host, Content-Length,
+Cookie, Accept-Encoding, Forwarded, Via, X-Forwarded-*, Proxy-* and the
+security token are dropped (see ``_DROPPED_HEADERS``); names must be HTTP
+tokens and values may not hold line breaks. Unlike Shindig, a Cookie the
+gadget supplies is dropped too: the only cookies a gadget could know are
+ones it was never meant to replay. An Authorization header the gadget
+supplies is forwarded for ``authz=none`` (the gadget's own API key, as in
+Shindig) and dropped for the other kinds, which set their own. Parameters
+named oauth*, xoauth* or opensocial* in the URL's query or in form-encoded
+postData are refused for every authz (``ReservedParameter``).
+
 Failures map as follows. A request we refuse to make answers a plain-text
 error with its own HTTP status, not the envelope: bad parameters 400
 (``InvalidParameter``, ``ReservedParameter``, ``InvalidUrl``), a private or
@@ -56,6 +68,8 @@ else ``DEFAULT_FETCH_TTL_SECONDS``; ``no-store``, ``no-cache`` and
 answer of 500 or more (including our own 502 and 504). Errors themselves
 are not cached: a failed upstream is retried on the next request, so a
 recovery shows at once, and the stale copy already covers an outage.
+Concurrent identical cacheable requests in one process share a single
+upstream call.
 """
 
 from __future__ import annotations
@@ -66,7 +80,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -156,6 +170,7 @@ _UPSTREAM_FAILURES = (
 Result = dict[str, Any]
 AuthzHandler = Callable[["ProxyRequest", SecurityToken], Awaitable[Result]]
 _authz_handlers: dict[str, AuthzHandler] = {}
+_in_flight: dict[tuple[int, str], asyncio.Task[Result]] = {}
 
 
 @dataclass
@@ -201,12 +216,16 @@ def parse_proxy_request(params: Mapping[str, str]) -> ProxyRequest:
         )
     if http_method == "POST" and not _header(headers, "content-type"):
         headers["Content-Type"] = "application/x-www-form-urlencoded"
+    authz = _choice(params, "authz", AUTHZ_KINDS, "none")
+    if authz != "none":
+        # Signed and OAuth requests carry the container's Authorization.
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
     request = ProxyRequest(
         url=url,
         http_method=http_method,
         headers=headers,
         post_data=post_data,
-        authz=_choice(params, "authz", AUTHZ_KINDS, "none") or "none",
+        authz=authz,
         st=params.get("st", ""),
         content_type=_choice(params, "contentType", CONTENT_TYPES, "TEXT", upper=True),
         num_entries=_num_entries(params.get("numEntries")),
@@ -351,7 +370,8 @@ def check_reserved_parameters(request: ProxyRequest) -> None:
     on) itself; a gadget that could send its own would speak for someone
     else. The rule applies to every authz so a gadget sees one behaviour.
     """
-    query = urlsplit(request.fetch_url).query
+    # Some servers also split a query on ";", so check those pieces too.
+    query = urlsplit(request.fetch_url).query.replace(";", "&")
     _refuse_reserved(parse_qsl(query, keep_blank_values=True), "the url's query")
     content_type = _header(request.headers, "content-type").lower()
     if request.post_data and (
@@ -397,16 +417,39 @@ async def proxy_fetch(req: ProxyRequest, token: SecurityToken) -> Result:
             raise AuthzNotSupported()
         return await handler(req, token)
     key = cache_key(req)
-    kept = await _cache_get(key) if key else None
+    if key is None:
+        result, _ttl_seconds = await _fetch_unsigned(req)
+        return result
+    kept = await _cache_get(key)
     if kept is not None and kept[0] > time.time():
         return kept[1]
+    return await _shared(key, lambda: _fetch_and_keep(req, key, kept))
+
+
+async def _fetch_and_keep(req: ProxyRequest, key: str, kept: Any) -> Result:
     result, ttl_seconds = await _fetch_unsigned(req)
-    if key is None:
-        return result
     if result["rc"] >= 500 and kept is not None:
-        return kept[1]
+        return kept[1]  # the last good answer beats an outage
     await _remember(key, result, ttl_seconds, had_entry=kept is not None)
     return result
+
+
+async def _shared(key: str, start: Callable[[], Coroutine[Any, Any, Result]]) -> Result:
+    """Let concurrent identical cacheable requests share one upstream call.
+
+    A popular feed whose cache entry just expired would otherwise be fetched
+    once per waiting browser. Tasks belong to one event loop, so the loop is
+    part of the key. The task is shielded: one browser going away must not
+    cancel the fetch the others are waiting for.
+    """
+    loop = asyncio.get_running_loop()
+    flight = (id(loop), key)
+    task = _in_flight.get(flight)
+    if task is None:
+        task = loop.create_task(start())
+        _in_flight[flight] = task
+        task.add_done_callback(lambda _done: _in_flight.pop(flight, None))
+    return await asyncio.shield(task)
 
 
 async def _fetch_unsigned(req: ProxyRequest) -> tuple[Result, int]:

@@ -177,6 +177,11 @@ def test_reserved_parameter_in_form_post_data_is_refused(authz: str) -> None:
         parse(httpMethod="POST", authz=authz, postData="a=1&opensocial_viewer_id=bob")
 
 
+def test_reserved_parameter_after_a_semicolon_is_refused() -> None:
+    with pytest.raises(ReservedParameter, match="oauth_token"):
+        parse_proxy_request({"url": f"{URL}?a=1;oauth_token=x"})
+
+
 def test_reserved_looking_text_in_json_post_data_is_allowed() -> None:
     req = parse(
         httpMethod="POST",
@@ -220,6 +225,13 @@ def test_forbidden_headers_are_dropped_and_ordinary_ones_kept() -> None:
         "Authorization": "Bearer abc",
         "X-Api-Key": "k1",
     }
+
+
+def test_gadget_authorization_is_kept_only_for_authz_none() -> None:
+    headers = "Authorization=Bearer+mine&Accept=text%2Fplain"
+
+    assert parse(headers=headers).headers["Authorization"] == "Bearer mine"
+    assert parse(headers=headers, authz="signed").headers == {"Accept": "text/plain"}
 
 
 def test_repeated_header_values_are_joined() -> None:

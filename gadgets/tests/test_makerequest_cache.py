@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from gadgets import makerequest
+from gadgets import makerequest, outbound
 from gadgets.errors import UpstreamTimeout
 from gadgets.makerequest import ProxyRequest, parse_proxy_request, proxy_fetch
 from gadgets.outbound import OutboundResponse
@@ -234,3 +235,39 @@ def test_cache_ttl_prefers_s_maxage() -> None:
     )
 
     assert makerequest.cache_ttl_seconds(parse(), response) == 20
+
+
+async def test_concurrent_identical_gets_share_one_upstream_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    async def slow_fetch(request: Any) -> OutboundResponse:
+        calls.append(request.url)
+        await asyncio.sleep(0.05)
+        return OutboundResponse(200, [], b"shared", request.url)
+
+    monkeypatch.setattr(outbound, "fetch", slow_fetch)
+
+    results = await asyncio.gather(*(proxy_fetch(parse(), TOKEN) for _ in range(20)))
+
+    assert calls == [URL]
+    assert {r["body"] for r in results} == {"shared"}
+    assert makerequest._in_flight == {}
+
+
+async def test_uncacheable_concurrent_requests_each_go_upstream(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+
+    async def slow_fetch(request: Any) -> OutboundResponse:
+        calls.append(request.url)
+        await asyncio.sleep(0.01)
+        return OutboundResponse(200, [], b"x", request.url)
+
+    monkeypatch.setattr(outbound, "fetch", slow_fetch)
+
+    await asyncio.gather(*(proxy_fetch(parse(nocache="1"), TOKEN) for _ in range(3)))
+
+    assert len(calls) == 3
