@@ -277,6 +277,8 @@ def run_app(
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--lifespan",
+                "off",
                 *(uvicorn_args or []),
             ],
             cwd=ROOT,
