@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 # How long a stale spec stays in the cache as a fallback for failed refreshes.
 STALE_GRACE_SECONDS = 24 * 3600
 
+# Bump when Spec or _Entry change shape, so old pickles are never read back.
+CACHE_FORMAT_VERSION = 1
+
 _refreshing: dict[str, asyncio.Task[Spec]] = {}
 
 
@@ -63,7 +66,8 @@ class _Fetched:
 
 def cache_key(url: str) -> str:
     """The cache key of the parsed spec at a canonical ``url``."""
-    return "gadgets:spec:" + hashlib.sha256(url.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    return f"gadgets:spec:v{CACHE_FORMAT_VERSION}:{digest}"
 
 
 async def get_spec(url: str, *, nocache: bool = False) -> Spec:
