@@ -20,6 +20,7 @@ at a time), ``redirect_server``, ``gzip_bomb_server`` and ``silent_server``
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import socket
 import socketserver
@@ -226,6 +227,7 @@ def redirect_server(location: str, status: int = 302) -> LocalServer:
     )
 
 
+@functools.cache
 def gzip_bomb(decoded_bytes: int, encoding: str = "gzip") -> bytes:
     """A gzip (or zlib "deflate") body that inflates to ``decoded_bytes`` zeros."""
     compressor = (
