@@ -259,6 +259,9 @@ def feature_config(
         config["core.io"] = _io_config(gadget_origin, container)
     if "views" in features:
         config["views"] = _views_config()
+    if "rpc" in features:
+        # Gadgets talk to the container's page and to nothing else.
+        config["rpc"] = {"parentOrigins": [settings.CONTAINER_ORIGIN]}
     if "tabs" in features:
         config["tabs"] = {"css": TABS_CSS}
     if "minimessage" in features:

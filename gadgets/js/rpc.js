@@ -16,7 +16,11 @@
  * query parameter and a random `rpctoken` in the fragment. The gadget posts
  * only to window.parent with exactly that origin as target, and accepts a
  * message only from window.parent, from that origin and carrying the token.
- * With no `parent` parameter, nothing is sent.
+ * With no `parent` parameter, nothing is sent. When config "rpc" lists
+ * parentOrigins, a `parent` outside that list is ignored as well, so a page
+ * framing the gadget with its own `parent` gets nothing; the first message
+ * ("__ack") waits for that config, which the rendered page passes right
+ * after the feature script.
  *
  * Container side (RPC_ID ".."): setupReceiver(iframeId, gadgetUrlOrOrigin,
  * rpctoken) for each iframe. A message claiming to come from an iframe is
@@ -36,6 +40,14 @@
   var parentOrigin = window.parent !== window ? originOf(params.parent) : null;
   var parentToken = params.rpctoken || '';
   var rpcId = parentOrigin ? (window.name || 'gadget') : PARENT;
+
+  gadgets.config.register('rpc', null, function (config) {
+    var allowed = (config.rpc || {}).parentOrigins;
+    if (parentOrigin && allowed && allowed.indexOf(parentOrigin) === -1) {
+      refuse(PARENT, parentOrigin + ' is not an allowed parent origin.');
+      parentOrigin = null;
+    }
+  });
 
   function has(map, key) {
     return Object.prototype.hasOwnProperty.call(map, key);
@@ -271,7 +283,9 @@
   };
 
   gadgets.util.attachBrowserEvent(window, 'message', onMessage, false);
-  if (parentOrigin) {
-    post(PARENT, {s: '__ack', f: rpcId, c: 0, a: [0]});
-  }
+  window.setTimeout(function () {
+    if (parentOrigin) {
+      post(PARENT, {s: '__ack', f: rpcId, c: 0, a: [0]});
+    }
+  }, 0);
 })();

@@ -166,3 +166,11 @@ def test_view_aliases_fall_back_as_documented() -> None:
     assert features.VIEW_ALIASES["home"] == ["default"]
     assert features.VIEW_ALIASES["canvas"] == ["FULL_PAGE"]
     assert features.VIEW_ALIASES["profile"] == ["DASHBOARD", "default"]
+
+
+def test_rpc_config_allows_only_the_container_as_parent(settings) -> None:  # type: ignore[no-untyped-def]
+    config = features.feature_config(
+        ["rpc"], gadget_origin="http://a.example", container="default"
+    )
+
+    assert config["rpc"] == {"parentOrigins": [settings.CONTAINER_ORIGIN]}

@@ -36,10 +36,14 @@ gadgets.util.registerOnLoadHandler(function () {
 @pytest.fixture(scope="module")
 def origins() -> Iterator[dict[str, Origin]]:
     started = {name: Origin().start() for name in ("container", "gadget", "evil")}
+    parents = [started["container"].base]
     for origin in started.values():
         serve_javascript(origin)
         origin.add("/parent.html", PARENT_PAGE)
-        origin.add("/gadget.html", gadget_page(origin.base, body=GADGET_BODY))
+        page = gadget_page(origin.base, parent_origins=parents, body=GADGET_BODY)
+        origin.add("/gadget.html", page)
+        page = gadget_page(origin.base, parent_origins=[], body=GADGET_BODY)
+        origin.add("/unparented.html", page)
     yield started
     for origin in started.values():
         origin.stop()
@@ -292,6 +296,21 @@ def test_container_refuses_a_frame_from_another_origin(
     page.wait_for_timeout(300)
 
     assert page.evaluate("window.calls") == []
+
+
+def test_gadget_ignores_a_parent_origin_outside_its_config(
+    origins: dict[str, Origin],
+    browser_page: BrowserPage,  # noqa: F811
+) -> None:
+    page = open_container(origins, browser_page)
+    src = gadget_src(origins["gadget"], origins["container"], "tok5")
+    src = src.replace("/gadget.html", "/unparented.html")
+
+    frame = add_gadget(page, "g5", src, origins["gadget"].base, "tok5")
+    page.wait_for_timeout(300)
+
+    assert page.evaluate("window.calls") == []
+    assert frame.evaluate("gadgets.rpc.getTargetOrigin('..')") is None
 
 
 def test_a_frame_cannot_speak_for_another_frame(

@@ -111,6 +111,7 @@ def gadget_page(
     defaults: dict[str, str] | None = None,
     messages: dict[str, str] | None = None,
     preloaded: list[dict[str, Any]] | None = None,
+    parent_origins: list[str] | None = None,
     body: str = "",
 ) -> str:
     """A gadget page shaped like the renderer's output."""
@@ -119,6 +120,8 @@ def gadget_page(
         names, gadget_origin=gadget_origin, container="default"
     )
     config["core.util"] = {name: {} for name in GADGET_FEATURES}
+    if parent_origins is not None:
+        config["rpc"] = {"parentOrigins": parent_origins}
     return f"""<!DOCTYPE html><html><head>
 <style>html,body{{height:100%;width:100%;overflow:auto;margin:0}}</style>
 <script src="/js/gadget.js"></script>
