@@ -92,6 +92,33 @@ async def test_get_answers_the_envelope(fake_upstream) -> None:
     assert response["Content-Type"] == "application/json; charset=utf-8"
 
 
+async def test_envelope_bytes_are_exactly_shindigs(fake_upstream) -> None:
+    fake_upstream.add(API, "hello")
+
+    response = await make_request({})
+
+    assert response.content == (
+        b"throw 1; < don't be evil' >"
+        b'{"https://api.example.com/data":{"rc":200,"body":"hello","headers":{}}}'
+    )
+
+
+async def test_feed_is_converted_end_to_end(fake_upstream) -> None:
+    fake_upstream.add(
+        API,
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<link>https://api.example.com/</link><description>D</description>"
+        b"<item><title>I</title><link>https://api.example.com/i</link></item>"
+        b"</channel></rss>",
+    )
+
+    result = result_of(await make_request({"contentType": "FEED"}))
+
+    feed = json.loads(result["body"])
+    assert feed["Title"] == "T"
+    assert [e["Title"] for e in feed["Entry"]] == ["I"]
+
+
 async def test_token_in_x_shindig_st_header_is_accepted(fake_upstream) -> None:
     fake_upstream.add(API, "ok")
 
