@@ -62,6 +62,7 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    request_queue_size = 256  # many concurrent clients in load tests
 
 
 class LocalServer:
@@ -116,6 +117,7 @@ class LocalServer:
         return Handler
 
     def _serve(self, conn: socket.socket) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             self.connections += 1
             number = self.connections
@@ -164,10 +166,13 @@ def write_reply(conn: socket.socket, reply: Reply) -> None:
     streamed_to_close = reply.chunks is not None and "content-length" not in names
     if streamed_to_close or reply.close:
         lines.append("Connection: close")
-    conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     if reply.chunks is None:
-        conn.sendall(reply.body)
+        # One write: a separate small body write would wait for the
+        # client's delayed ACK (Nagle) and add 40 ms to every request.
+        conn.sendall(head + reply.body)
         return
+    conn.sendall(head)
     for chunk in reply.chunks:
         conn.sendall(chunk)
         if reply.delay_seconds:
