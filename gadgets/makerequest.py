@@ -155,7 +155,7 @@ _DROPPED_HEADERS = frozenset(
 )
 _DROPPED_PREFIXES = ("x-forwarded-", "proxy-")
 _RESERVED_PREFIXES = ("oauth", "xoauth", "opensocial")
-_TOKEN_CHARS = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_TOKEN_CHARS = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _UNSAFE_VALUE_CHARS = re.compile(r"[\x00\r\n]")
 _UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
 _FALSE_WORDS = frozenset({"false", "0", "no", "off"})
@@ -314,12 +314,19 @@ def _num_entries(raw: str | None) -> int:
 def _refresh(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    seconds = _seconds(raw)
+    if seconds is None:
         raise InvalidParameter(
             "The refresh parameter must be a whole number of seconds, "
             f"not {raw[:40]!r}."
         )
-    return int(raw)
+    return seconds
+
+
+def _seconds(text: str) -> int | None:
+    """A non-negative whole number in ASCII digits, else None."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def parse_headers(encoded: str) -> dict[str, str]:
@@ -330,7 +337,7 @@ def parse_headers(encoded: str) -> dict[str, str]:
             continue
         raw_name, sep, raw_value = pair.partition("=")
         name, value = unquote_plus(raw_name).strip(), unquote_plus(raw_value)
-        if not sep or not _TOKEN_CHARS.match(name):
+        if not sep or not _TOKEN_CHARS.fullmatch(name):
             raise InvalidParameter(
                 f"The headers parameter has a malformed entry {pair[:80]!r}."
             )
@@ -576,8 +583,9 @@ def cache_ttl_seconds(req: ProxyRequest, response: outbound.OutboundResponse) ->
     if req.refresh is not None:
         return req.refresh
     for name in ("s-maxage", "max-age"):
-        if directives.get(name, "").isdigit():
-            return int(directives[name])
+        seconds = _seconds(directives.get(name, ""))
+        if seconds is not None:
+            return seconds
     return int(settings.GADGETS["DEFAULT_FETCH_TTL_SECONDS"])
 
 

@@ -134,6 +134,7 @@ def test_bad_url_is_refused(url: str) -> None:
         ("signOwner", "perhaps"),
         ("refresh", "-5"),
         ("refresh", "soon"),
+        ("refresh", "\u00b2"),
     ],
 )
 def test_bad_parameter_is_named_in_the_error(name: str, value: str) -> None:

@@ -271,3 +271,12 @@ async def test_uncacheable_concurrent_requests_each_go_upstream(
     await asyncio.gather(*(proxy_fetch(parse(nocache="1"), TOKEN) for _ in range(3)))
 
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "-1", "soon"])
+def test_odd_max_age_falls_back_to_the_default(value: str, settings) -> None:
+    response = OutboundResponse(200, [("cache-control", f"max-age={value}")], b"", URL)
+
+    assert makerequest.cache_ttl_seconds(parse(), response) == int(
+        settings.GADGETS["DEFAULT_FETCH_TTL_SECONDS"]
+    )
