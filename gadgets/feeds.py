@@ -80,11 +80,16 @@ def _entry(item: Any, get_summaries: bool) -> dict[str, Any]:
     }
     if get_summaries:
         entry["Summary"] = _summary(item)
-    entry["Date"] = _epoch_ms(
-        item.get("updated_parsed") or item.get("published_parsed")
-    )
+    entry["Date"] = _epoch_ms(_entry_date(item))
     entry["Media"] = _media(item)
     return entry
+
+
+def _entry_date(item: Any) -> time.struct_time | None:
+    # Read the dict directly: feedparser's own lookup of a missing
+    # updated_parsed falls back to published_parsed with a warning.
+    updated = dict.get(item, "updated_parsed")
+    return updated or dict.get(item, "published_parsed")
 
 
 def _entry_link(item: Any) -> str:

@@ -75,7 +75,6 @@ upstream call.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import hashlib
 import json
 import re
@@ -455,8 +454,16 @@ async def _shared(key: str, start: Callable[[], Coroutine[Any, Any, Result]]) ->
     if task is None:
         task = loop.create_task(start())
         _in_flight[flight] = task
-        task.add_done_callback(lambda _done: _in_flight.pop(flight, None))
+        task.add_done_callback(lambda done: _forget(flight, done))
     return await asyncio.shield(task)
+
+
+def _forget(flight: tuple[int, str], done: asyncio.Task[Result]) -> None:
+    _in_flight.pop(flight, None)
+    if not done.cancelled():
+        # Each waiter re-raises its own copy; this stops asyncio reporting
+        # the error as never retrieved when every waiter went away.
+        done.exception()
 
 
 async def _fetch_unsigned(req: ProxyRequest) -> tuple[Result, int]:
@@ -536,7 +543,12 @@ def _first_header(headers: list[tuple[str, str]], name: str) -> str:
 
 
 def decode_body(body: bytes, content_type: str) -> str:
-    return body.decode(_charset(content_type), "replace")
+    try:
+        return body.decode(_charset(content_type), "replace")
+    except LookupError:
+        # Unknown names, and codecs that are not text encodings ("base64",
+        # "rot13"), which an upstream may name to make us misbehave.
+        return body.decode("utf-8", "replace")
 
 
 def _charset(content_type: str) -> str:
@@ -544,11 +556,7 @@ def _charset(content_type: str) -> str:
         return "utf-8"
     message = Message()
     message["content-type"] = content_type
-    charset = message.get_content_charset() or "utf-8"
-    try:
-        return codecs.lookup(charset).name
-    except LookupError:
-        return "utf-8"
+    return message.get_content_charset() or "utf-8"
 
 
 # Caching ------------------------------------------------------------------

@@ -297,6 +297,19 @@ async def test_body_is_decoded_with_the_declared_charset(fake_upstream) -> None:
     assert result["body"] == "caf\u00e9"
 
 
+@pytest.mark.parametrize("charset", ["bogus", "base64", "rot13"])
+async def test_charset_that_is_not_a_text_encoding_falls_back_to_utf8(
+    fake_upstream, charset: str
+) -> None:
+    fake_upstream.add(
+        URL, "caf\u00e9", headers=[("content-type", f"text/plain; charset={charset}")]
+    )
+
+    result = await proxy_fetch(parse(), TOKEN)
+
+    assert result["body"] == "caf\u00e9"
+
+
 async def test_undecodable_bytes_are_replaced(fake_upstream) -> None:
     fake_upstream.add(
         URL, b"ok\xff", headers=[("content-type", "text/plain; charset=bogus")]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gadgets import makerequest, outbound
-from gadgets.errors import UpstreamTimeout
+from gadgets.errors import DestinationBlocked, UpstreamTimeout
 from gadgets.makerequest import ProxyRequest, parse_proxy_request, proxy_fetch
 from gadgets.outbound import OutboundResponse
 from gadgets.security_token import SecurityToken
@@ -280,3 +280,36 @@ def test_odd_max_age_falls_back_to_the_default(value: str, settings) -> None:
     assert makerequest.cache_ttl_seconds(parse(), response) == int(
         settings.GADGETS["DEFAULT_FETCH_TTL_SECONDS"]
     )
+
+
+async def test_one_waiter_going_away_does_not_cancel_the_shared_fetch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def slow_fetch(request: Any) -> OutboundResponse:
+        await asyncio.sleep(0.05)
+        return OutboundResponse(200, [], b"done", request.url)
+
+    monkeypatch.setattr(outbound, "fetch", slow_fetch)
+    impatient = asyncio.ensure_future(proxy_fetch(parse(), TOKEN))
+    patient = asyncio.ensure_future(proxy_fetch(parse(), TOKEN))
+    await asyncio.sleep(0.01)
+
+    impatient.cancel()
+
+    assert (await patient)["body"] == "done"
+
+
+async def test_a_refused_destination_reaches_every_waiter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def blocked(request: Any) -> OutboundResponse:
+        await asyncio.sleep(0.01)
+        raise DestinationBlocked()
+
+    monkeypatch.setattr(outbound, "fetch", blocked)
+
+    results = await asyncio.gather(
+        *(proxy_fetch(parse(), TOKEN) for _ in range(3)), return_exceptions=True
+    )
+
+    assert all(isinstance(r, DestinationBlocked) for r in results)
