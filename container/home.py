@@ -427,10 +427,13 @@ def screenshot_origins(entries: list[GalleryEntry]) -> list[str]:
 
 def fill_gallery_entry_from_spec(entry: GalleryEntry) -> GalleryEntry:
     """Copy title, description, screenshot and author from the spec."""
-    spec = get_spec_sync(entry.spec_url)
+    # An unsaved instance with default prefs, to fill in the title's variables.
+    sample = InstalledGadget(spec_url=canonical_gadget_url(entry.spec_url), module_id=0)
+    spec = localised_spec(sample)
     attributes = spec.module_prefs.attributes
+    title = html.unescape(attributes.get("directory_title") or spec.title)
     entry.spec_url = spec.url
-    entry.title = (attributes.get("directory_title") or spec.title)[:200]
+    entry.title = title[:200]
     entry.description = attributes.get("description", "")
     entry.screenshot_url = _safe_link(attributes.get("screenshot", ""))[:2048]
     entry.author = attributes.get("author", "")[:200]
