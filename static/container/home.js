@@ -139,11 +139,14 @@
     bar.addEventListener('dragstart', function (event) {
       dragged = gadget;
       gadget.classList.add('is-dragging');
+      // Iframes would swallow the drag events; let them fall through.
+      document.body.classList.add('is-dragging-gadget');
       event.dataTransfer.effectAllowed = 'move';
       event.dataTransfer.setData('text/plain', gadget.dataset.gadgetId);
     });
     bar.addEventListener('dragend', function () {
       gadget.classList.remove('is-dragging');
+      document.body.classList.remove('is-dragging-gadget');
       dragged = null;
     });
   });

@@ -1,0 +1,226 @@
+"""The container's home page in headless Chromium, as a person uses it.
+
+Each test signs up a fresh person on the live app (tests/live.py), adds the
+showcase gadget (tests/gadgets/showcase.xml, served by the local gadget
+host) by pasting its URL, and then works the page: the gadget renders with
+data from a plain makeRequest, settings change what it shows, set_pref and
+set_title reach the container over gadgets.rpc, the order survives a
+reload, the canvas view opens and comes back, and the gadget goes away.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.live import ROOT, BrowserPage, GadgetHost, LiveApp
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = "a-long-pass-phrase-42"
+_people = itertools.count(1)
+
+
+def sign_up(page: Any, live_app: LiveApp) -> str:
+    username = f"person{next(_people)}"
+    page.goto(live_app.url("accounts/signup/"))
+    page.fill("#id_username", username)
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".whoami")).to_have_text(username)
+    return username
+
+
+def add_by_url(page: Any, live_app: LiveApp, spec_url: str) -> None:
+    page.goto(live_app.url("/"))
+    page.fill("#id_url", spec_url)
+    page.click(".add-inline button[type=submit]")
+    expect(page.locator(".message")).to_contain_text("Added")
+
+
+def gadget(page: Any, module_id: int) -> Any:
+    return page.frame_locator(f"#remote_iframe_{module_id}")
+
+
+def wait_for_data(browser: BrowserPage, live_app: LiveApp, module_id: int) -> None:
+    """Wait for the gadget's makeRequest data; explain a timeout."""
+    data = gadget(browser.page, module_id).locator("#data")
+    try:
+        expect(data).to_have_text("Fetched from the gadget host", timeout=15_000)
+    except AssertionError as error:
+        raise AssertionError(
+            f"{error}\nconsole: {browser.console}\npage errors: {browser.errors}\n"
+            f"server log:\n{live_app.log_tail()}"
+        ) from None
+
+
+def column_titles(page: Any, column: int) -> list[str]:
+    titles = page.locator(f'.column[data-column="{column}"] .gadget-title')
+    return [text.strip() for text in titles.all_inner_texts()]
+
+
+def test_log_in_add_a_gadget_and_see_it_render_with_fetched_data(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    username = sign_up(page, live_app)
+    page.click("form[action='/accounts/logout/'] button")
+    page.goto(live_app.url("accounts/login/"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+    add_by_url(page, live_app, gadget_host.url("showcase.xml"))
+
+    wait_for_data(browser_page, live_app, 1)
+    frame = page.frame(name="remote_iframe_1")
+    assert frame is not None
+    assert frame.evaluate("location.origin") == live_app.gadget_origin(
+        gadget_host.url("showcase.xml")
+    )
+    expect(gadget(page, 1).locator("#greeting")).to_have_text("Hello, World!")
+    # set_title and adjustHeight arrived over gadgets.rpc.
+    expect(page.locator("#remote_iframe_1_title")).to_have_text("Showcase for World")
+    height = page.eval_on_selector("#remote_iframe_1", "f => f.offsetHeight")
+    assert height > 300
+    assert browser_page.errors == []
+
+
+def test_a_broken_url_is_refused_with_a_sentence(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    sign_up(page, live_app)
+
+    page.fill("#id_url", gadget_host.url("no-such-gadget.xml"))
+    page.click(".add-inline button[type=submit]")
+
+    expect(page.locator(".form-error")).to_contain_text("answered 404")
+
+
+def test_changing_a_pref_rerenders_the_gadget(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    sign_up(page, live_app)
+    add_by_url(page, live_app, gadget_host.url("showcase.xml"))
+
+    page.click("#gadget-menu-1 summary, .gadget-menu summary")
+    page.click("text=Edit settings")
+    page.fill("#id_up_name", "Ada")
+    page.select_option("#id_up_colour", "orange")
+    page.screenshot(path=str(SCREENSHOTS / "settings.png"))
+    page.click("button:has-text('Save')")
+
+    expect(gadget(page, 1).locator("#greeting")).to_have_text("Hello, Ada!")
+    expect(gadget(page, 1).locator("#colour")).to_have_text("orange")
+    expect(page.locator("#remote_iframe_1_title")).to_have_text("Showcase for Ada")
+
+
+def test_a_pref_the_gadget_sets_itself_is_saved(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    sign_up(page, live_app)
+    add_by_url(page, live_app, gadget_host.url("showcase.xml"))
+    wait_for_data(browser_page, live_app, 1)
+
+    with page.expect_response(lambda r: r.url.endswith("/prefs")) as saved:
+        gadget(page, 1).locator("#remember").click()
+    assert saved.value.status == 200
+    page.reload()
+
+    expect(gadget(page, 1).locator("#greeting")).to_have_text("Hello, Grace!")
+
+
+def test_moved_gadgets_keep_their_order_after_a_reload(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    sign_up(page, live_app)
+    add_by_url(page, live_app, gadget_host.url("showcase.xml"))
+    add_by_url(page, live_app, gadget_host.url("showcase.xml"))
+    first = page.locator(".column[data-column='0'] .gadget").first
+    moved_id = first.get_attribute("id")
+
+    first.locator(".gadget-menu summary").click()
+    first.locator("button[value=right]").click()
+    page.reload()
+
+    assert page.locator(f".column[data-column='1'] #{moved_id}").count() == 1
+    assert page.locator(".column[data-column='0'] .gadget").count() == 1
+
+    # Drag it back by its title bar to the foot of the first column.
+    column = page.locator(".column[data-column='0']")
+    box = column.bounding_box()
+    with page.expect_response(lambda r: r.url.endswith("/move")) as moved:
+        page.drag_and_drop(
+            f"#{moved_id} .gadget-bar h2",
+            ".column[data-column='0']",
+            target_position={"x": 40, "y": box["height"] - 10},
+        )
+    assert moved.value.status == 200
+    page.reload()
+    ids = page.eval_on_selector_all(
+        ".column[data-column='0'] .gadget", "els => els.map(e => e.id)"
+    )
+    assert ids[-1] == moved_id
+    assert len(ids) == 2
+
+
+def test_canvas_view_opens_with_params_and_comes_back(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    sign_up(page, live_app)
+    add_by_url(page, live_app, gadget_host.url("showcase.xml"))
+    wait_for_data(browser_page, live_app, 1)
+
+    gadget(page, 1).locator("#to-canvas").click()
+
+    page.wait_for_url("**/canvas?view-params=*")
+    canvas = gadget(page, 1)
+    expect(canvas.locator("#view-name")).to_have_text("canvas")
+    expect(canvas.locator("#from")).to_have_text("default")
+    expect(page.locator("#remote_iframe_1_title")).to_have_text("Showcase canvas")
+
+    canvas.locator("#to-default").click()
+
+    page.wait_for_url(live_app.url("/") + "**")
+    expect(gadget(page, 1).locator("#view-name")).to_have_text("home")
+
+
+def test_remove_a_gadget(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    sign_up(page, live_app)
+    add_by_url(page, live_app, gadget_host.url("showcase.xml"))
+
+    page.click(".gadget-menu summary")
+    page.click("button:has-text('Remove')")
+
+    expect(page.locator(".message")).to_contain_text("Removed")
+    assert page.locator(".gadget").count() == 0
+    expect(page.locator(".empty-page")).to_be_visible()
+
+
+def test_minimise_is_kept_across_reloads(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    sign_up(page, live_app)
+    add_by_url(page, live_app, gadget_host.url("showcase.xml"))
+
+    with page.expect_response(lambda r: r.url.endswith("/minimise")):
+        page.click(".minimise-form button")
+    expect(page.locator(".gadget")).to_have_class("gadget is-minimised")
+    page.reload()
+
+    expect(page.locator(".gadget")).to_have_class("gadget is-minimised")
+    expect(page.locator("#remote_iframe_1")).to_be_hidden()
