@@ -224,3 +224,99 @@ def test_minimise_is_kept_across_reloads(
 
     expect(page.locator(".gadget")).to_have_class("gadget is-minimised")
     expect(page.locator("#remote_iframe_1")).to_be_hidden()
+
+
+# A few small gadgets so the screenshot looks like a page someone uses.
+TODO_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Module>
+  <ModulePrefs title="To-do" height="130"/>
+  <UserPref name="items" display_name="Items" datatype="list"
+            default_value="Water the plants|Book the train|Call Grace"/>
+  <Content type="html"><![CDATA[
+    <style>
+      body { font: 14px system-ui, sans-serif; margin: 10px 12px; color: #1f2328; }
+      ul { list-style: none; padding: 0; margin: 0; }
+      li { padding: 6px 0; border-bottom: 1px solid #eef1f4; }
+      li::before { content: "\\2610  "; color: #5f6b7a; }
+    </style>
+    <ul id="list"></ul>
+    <script>
+      gadgets.util.registerOnLoadHandler(function () {
+        var list = document.getElementById("list");
+        new gadgets.Prefs().getArray("items").forEach(function (item) {
+          var li = document.createElement("li");
+          li.textContent = item;
+          list.appendChild(li);
+        });
+      });
+    </script>
+  ]]></Content>
+</Module>
+"""
+
+NOTES_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Module>
+  <ModulePrefs title="Sticky note" height="140"/>
+  <UserPref name="text" display_name="Text"
+            default_value="Pick up the keys from the office before 6."/>
+  <Content type="html"><![CDATA[
+    <style>
+      body { margin: 0; font: 15px/1.5 "Comic Sans MS", system-ui, sans-serif; }
+      .note { background: #fff6b3; margin: 10px; padding: 14px; min-height: 70px;
+              box-shadow: 1px 2px 4px rgba(0,0,0,.12); }
+    </style>
+    <div class="note">__UP_text__</div>
+  ]]></Content>
+</Module>
+"""
+
+HEADLINES_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Module>
+  <ModulePrefs title="Headlines" height="140"/>
+  <Content type="html"><![CDATA[
+    <style>
+      body { font: 14px system-ui, sans-serif; margin: 8px 12px; }
+      a { color: #1a5fb4; text-decoration: none; display: block; padding: 5px 0; }
+      small { color: #5f6b7a; }
+    </style>
+    <a href="#">Gadgets are back, on origins of their own</a><small>2 h ago</small>
+    <a href="#">How OAuth proxies keep your passwords at home</a><small>5 h ago</small>
+    <a href="#">The week in open standards</a><small>yesterday</small>
+  ]]></Content>
+</Module>
+"""
+
+
+def test_screenshot_of_a_home_page(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    page = browser_page.page
+    page.set_viewport_size({"width": 1280, "height": 820})
+    sign_up(page, live_app)
+    urls = [
+        gadget_host.add("shot/headlines.xml", HEADLINES_XML, "application/xml"),
+        gadget_host.add("shot/notes.xml", NOTES_XML, "application/xml"),
+        gadget_host.add("shot/todo.xml", TODO_XML, "application/xml"),
+        gadget_host.url("showcase.xml"),
+    ]
+    for url in urls:
+        add_by_url(page, live_app, url)
+    # Newest first in column 0: spread the first three over the columns.
+    for module_id, column in ((1, 2), (2, 1), (3, 1)):
+        bar = page.locator(f"#remote_iframe_{module_id}_title").locator("..")
+        while (
+            page.locator(
+                f'.column[data-column="{column}"] #remote_iframe_{module_id}'
+            ).count()
+            == 0
+        ):
+            bar.locator(".gadget-menu summary").click()
+            bar.locator("button[value=right]").click()
+            bar = page.locator(f"#remote_iframe_{module_id}_title").locator("..")
+
+    page.goto(live_app.url("/"))
+    wait_for_data(browser_page, live_app, 4)
+    expect(page.locator("#remote_iframe_4_title")).to_have_text("Showcase for World")
+    expect(gadget(page, 3).locator("li").first).to_have_text("Water the plants")
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(SCREENSHOTS / "home.png"))
