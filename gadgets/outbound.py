@@ -44,7 +44,7 @@ import socket
 import time
 import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -363,34 +363,64 @@ class _VettedBackend(httpcore.AnyIOBackend):
         raise failure or httpcore.ConnectError(f"No address for {host}.")
 
 
-_pools: WeakKeyDictionary[asyncio.AbstractEventLoop, httpcore.AsyncConnectionPool] = (
-    WeakKeyDictionary()
-)
+@dataclass
+class _LoopPool:
+    pool: httpcore.AsyncConnectionPool
+    closer: AsyncGenerator[None, None]
 
 
-def _pool() -> httpcore.AsyncConnectionPool:
-    """The connection pool of the running event loop (pools are loop-bound)."""
+# One pool per event loop: pooled sockets belong to the loop that opened
+# them. Callers such as async_to_sync run a fresh loop per call, so each
+# pool closes itself when its loop shuts down (see _close_with_loop).
+_pools: WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = WeakKeyDictionary()
+
+
+async def _pool() -> httpcore.AsyncConnectionPool:
+    """The connection pool of the running event loop."""
     loop = asyncio.get_running_loop()
-    pool = _pools.get(loop)
-    if pool is None:
-        limit = settings.GADGETS["MAX_CONNECTIONS"]
-        pool = httpcore.AsyncConnectionPool(
-            max_connections=limit,
-            max_keepalive_connections=limit,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            network_backend=_VettedBackend(),
-        )
-        _pools[loop] = pool
-    return pool
+    entry = _pools.get(loop)
+    if entry is None:
+        for stale in [old for old in _pools if old.is_closed()]:
+            del _pools[stale]  # a loop that ended without shutting down
+        pool = _new_pool()
+        entry = _pools[loop] = _LoopPool(pool, _close_with_loop(loop, pool))
+        await anext(entry.closer)
+    return entry.pool
+
+
+def _new_pool() -> httpcore.AsyncConnectionPool:
+    limit = settings.GADGETS["MAX_CONNECTIONS"]
+    return httpcore.AsyncConnectionPool(
+        max_connections=limit,
+        max_keepalive_connections=limit,
+        keepalive_expiry=5.0,
+        http1=True,
+        http2=False,
+        network_backend=_VettedBackend(),
+    )
+
+
+async def _close_with_loop(
+    loop: asyncio.AbstractEventLoop, pool: httpcore.AsyncConnectionPool
+) -> AsyncGenerator[None, None]:
+    """Suspended for the pool's life; closing it closes the pool.
+
+    asyncio.run (and so async_to_sync) closes every suspended async
+    generator of a loop before closing the loop, which releases the
+    pooled sockets instead of leaking them with the loop.
+    """
+    try:
+        yield
+    finally:
+        _pools.pop(loop, None)
+        await pool.aclose()
 
 
 async def close_pool() -> None:
-    """Close the running loop's pooled connections (before a loop ends)."""
-    pool = _pools.pop(asyncio.get_running_loop(), None)
-    if pool is not None:
-        await pool.aclose()
+    """Close the running loop's pooled connections now."""
+    entry = _pools.get(asyncio.get_running_loop())
+    if entry is not None:
+        await entry.closer.aclose()
 
 
 # --- Requests --------------------------------------------------------------
@@ -512,7 +542,7 @@ async def _send(
     headers = [("Host", target.url.netloc.decode("ascii")), *hop.headers.items()]
     timeouts = {"connect": deadline, "read": deadline, "write": deadline}
     try:
-        async with _pool().stream(
+        async with (await _pool()).stream(
             hop.method,
             url,
             headers=headers,
