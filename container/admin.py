@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -28,6 +29,7 @@ class InstalledGadgetAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     raw_id_fields = ["owner"]
     readonly_fields = ["created", "updated"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(GalleryEntry)
@@ -37,6 +39,7 @@ class GalleryEntryAdmin(admin.ModelAdmin):
     list_filter = ["is_listed"]
     search_fields = ["title", "description", "author", "spec_url"]
     readonly_fields = ["created"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["fill_in_from_spec"]
 
     @admin.action(description="Fill in title, description, screenshot and author")

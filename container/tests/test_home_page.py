@@ -12,6 +12,7 @@ from django.test import Client
 
 from container import home
 from container.models import InstalledGadget
+from container.tests.conftest import PLAIN_URL
 from gadgets.security_token import decode_token
 
 pytestmark = pytest.mark.django_db
@@ -210,3 +211,20 @@ def test_malformed_view_params_are_refused_with_a_sentence(
 
     assert response.status_code == 400
     assert b"view-params must be a JSON object." in response.content
+
+
+def test_warm_home_page_makes_a_fixed_number_of_queries(
+    owner_client: Client,
+    owner: User,
+    specs: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    for _ in range(5):
+        home.add_gadget(owner, PLAIN_URL)
+    owner_client.get("/")
+
+    # Session, user and the gadgets: the same for 5 gadgets as for 1.
+    with django_assert_max_num_queries(3):
+        response = owner_client.get("/")
+
+    assert len(response.context["page"].tiles) == 5

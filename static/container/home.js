@@ -110,6 +110,23 @@
     });
   });
 
+  // One open gadget menu at a time; a click elsewhere or Escape closes it.
+  function closeMenus(except) {
+    document.querySelectorAll('.gadget-menu[open]').forEach(function (menu) {
+      if (menu !== except) {
+        menu.removeAttribute('open');
+      }
+    });
+  }
+  document.addEventListener('click', function (event) {
+    closeMenus(event.target.closest ? event.target.closest('.gadget-menu') : null);
+  });
+  document.addEventListener('keydown', function (event) {
+    if (event.key === 'Escape') {
+      closeMenus(null);
+    }
+  });
+
   // Drag a gadget by its title bar into any column, at any position.
   var dragged = null;
 
