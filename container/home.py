@@ -22,6 +22,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -37,6 +38,7 @@ from gadgets.locked_domain import canonical_gadget_url
 from gadgets.metadata import GadgetRequest, MetadataContext, gadget_metadata
 from gadgets.spec_model import Spec
 from gadgets.specfetch import get_spec, get_spec_sync
+from oauthproxy.models import AccessToken, AuditEvent
 
 from .forms import MAX_PREF_CHARS, visible_prefs
 from .models import GalleryEntry, InstalledGadget
@@ -452,23 +454,55 @@ class ConnectedService:
     token_id: int
     gadget_title: str
     gadget_url: str
+    module_id: int
     service_name: str
-    created: Any
-    last_used: Any
+    created: datetime
+    last_used: datetime | None
+    is_revoked: bool
 
 
 def connected_services(user: User) -> list[ConnectedService]:
-    """The user's stored OAuth access tokens, newest first.
+    """The user's stored OAuth access tokens (as viewer), newest first."""
+    tokens = AccessToken.objects.filter(viewer=person_id(user)).order_by(
+        "-created_at", "-pk"
+    )
+    titles = {
+        (g.spec_url, g.module_id): g.title
+        for g in InstalledGadget.objects.filter(owner=user)
+    }
+    return [
+        ConnectedService(
+            token_id=token.pk,
+            gadget_title=titles.get((token.gadget_url, token.module_id), ""),
+            gadget_url=token.gadget_url,
+            module_id=token.module_id,
+            service_name=token.service_name,
+            created=token.created_at,
+            last_used=token.last_used_at,
+            is_revoked=token.revoked,
+        )
+        for token in tokens
+    ]
 
-    The token store belongs to the OAuth proxy, which is not installed yet;
-    until it is there is nothing to list.
-    """
-    return []
 
-
+@transaction.atomic
 def disconnect_service(user: User, token_id: int) -> bool:
-    """Delete one of the user's access tokens; False when they have no such token.
+    """Delete one of the user's access tokens at once; False if not theirs.
 
-    Without the OAuth proxy's token store no token is ever found.
+    The deletion is audited (ids and names only, never the token).
     """
-    return False
+    viewer = person_id(user)
+    token = AccessToken.objects.filter(pk=token_id, viewer=viewer).first()
+    if token is None:
+        return False
+    token.delete()
+    AuditEvent.objects.create(
+        kind="token_deleted",
+        actor=viewer,
+        gadget_url=token.gadget_url,
+        service_name=token.service_name,
+        target=token.key,
+        details={"reason": "disconnected by the user", "module_id": token.module_id},
+    )
+    logger.info("access token deleted by its viewer token_id=%s", token_id)
+    return True
