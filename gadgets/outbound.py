@@ -41,6 +41,7 @@ import ipaddress
 import logging
 import re
 import socket
+import ssl
 import time
 import unicodedata
 import zlib
@@ -51,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import certifi
 import httpcore
 import httpx
 from django.conf import settings
@@ -388,9 +390,15 @@ async def _pool() -> httpcore.AsyncConnectionPool:
     return entry.pool
 
 
+def _ssl_context() -> ssl.SSLContext:
+    """Certificates checked against certifi's roots (tests replace this)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _new_pool() -> httpcore.AsyncConnectionPool:
     limit = settings.GADGETS["MAX_CONNECTIONS"]
     return httpcore.AsyncConnectionPool(
+        ssl_context=_ssl_context(),
         max_connections=limit,
         max_keepalive_connections=limit,
         keepalive_expiry=5.0,

@@ -4,12 +4,16 @@ Tests of the outbound guard must show that nothing connects where it should
 not, and that slow, huge or redirecting upstreams are handled; both need a
 real listener whose connections can be counted. Each server here binds an
 ephemeral port, serves from daemon threads and counts every TCP connection
-it accepts (``server.connections``), so a test can assert "0 connections"
+it accepts (``server.connections``; ``open_connections`` for those still open),
+so a test can assert "0 connections"
 as well as "1 connection for 2 requests".
 
     with http_server(lambda request: Reply(body=b"hello")) as server:
         ... fetch(server.url("/path")) ...
         assert server.requests[0].headers["x-shindig-dos"] == "on"
+
+Pass ``tls=`` a server context (``self_signed``) for HTTPS; the TLS
+server names (SNI) clients asked for land in ``server.server_names``.
 
 Helpers: ``canary_server`` (answers 200 "canary" and counts), ``http_server``
 (keep-alive HTTP/1.1 with a handler), ``trickle_server`` (a body one byte
@@ -20,16 +24,24 @@ at a time), ``redirect_server``, ``gzip_bomb_server`` and ``silent_server``
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import gzip
 import socket
 import socketserver
+import ssl
+import tempfile
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 @dataclass
@@ -68,8 +80,13 @@ class _TCPServer(socketserver.ThreadingTCPServer):
 class LocalServer:
     """A listener on 127.0.0.1 that hands each connection to ``handle``."""
 
-    def __init__(self, handle: ConnectionHandler) -> None:
+    def __init__(
+        self, handle: ConnectionHandler, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.handle = handle
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
+        self.server_names: list[str | None] = []  # TLS SNI, in order
         self.connections = 0
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -82,11 +99,16 @@ class LocalServer:
         self._thread.daemon = True
 
     @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    @property
     def netloc(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def start(self) -> LocalServer:
         self._thread.start()
@@ -123,12 +145,22 @@ class LocalServer:
             number = self.connections
             self._open.add(conn)
         try:
+            if self.tls is not None:
+                conn = self._wrap(conn)
             self.handle(conn, number, self)
         except OSError:
             pass  # the client went away, as clients under test often do
         finally:
             with self._lock:
                 self._open.discard(conn)
+
+    def _wrap(self, conn: socket.socket) -> socket.socket:
+        assert self.tls is not None
+        self.tls.sni_callback = lambda sock, name, context: self._saw_name(name)
+        return self.tls.wrap_socket(conn, server_side=True)
+
+    def _saw_name(self, name: str | None) -> None:
+        self.server_names.append(name)
 
 
 def _quietly(fn: Callable[..., Any], *args: Any) -> None:
@@ -179,7 +211,9 @@ def write_reply(conn: socket.socket, reply: Reply) -> None:
             time.sleep(reply.delay_seconds)
 
 
-def http_server(handler: Callable[[Recorded], Reply]) -> LocalServer:
+def http_server(
+    handler: Callable[[Recorded], Reply], tls: ssl.SSLContext | None = None
+) -> LocalServer:
     """A keep-alive HTTP/1.1 server answering every request with ``handler``."""
 
     def serve(conn: socket.socket, number: int, server: LocalServer) -> None:
@@ -194,7 +228,7 @@ def http_server(handler: Callable[[Recorded], Reply]) -> LocalServer:
             if reply.close or reply.chunks is not None:
                 return
 
-    return LocalServer(serve)
+    return LocalServer(serve, tls)
 
 
 def canary_server() -> LocalServer:
@@ -257,3 +291,41 @@ def gzip_bomb_server(decoded_bytes: int, encoding: str = "gzip") -> LocalServer:
 
 def gzipped(data: bytes) -> bytes:
     return gzip.compress(data)
+
+
+def self_signed(host_name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a fresh certificate for ``host_name``, and a
+    client context that trusts exactly that certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host_name)]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with (
+        tempfile.NamedTemporaryFile() as cert_file,
+        tempfile.NamedTemporaryFile() as key_file,
+    ):
+        cert_file.write(cert_pem)
+        key_file.write(key_pem)
+        cert_file.flush()
+        key_file.flush()
+        server.load_cert_chain(cert_file.name, key_file.name)
+    client = ssl.create_default_context(cadata=cert_pem.decode("ascii"))
+    return server, client

@@ -6,16 +6,19 @@ kept), connection reuse and the synchronous entry point.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from gadgets import outbound
 from gadgets.errors import GadgetError, TooManyRedirects, UpstreamError
 from gadgets.outbound import OutboundRequest, fetch, fetch_sync
-from tests.localserver import LocalServer, Recorded, Reply, http_server
+from tests.localserver import LocalServer, Recorded, Reply, http_server, self_signed
 
 
 @pytest.fixture(autouse=True)
@@ -314,3 +317,62 @@ async def test_fetch_sync_works_inside_a_running_loop(settings: Any) -> None:
         response = fetch_sync(OutboundRequest(server.url("/sync")))
 
     assert response.status == 200
+
+
+def test_pool_closes_with_its_event_loop(settings: Any) -> None:
+    with http_server(echo) as server:
+        allow(settings, server)
+
+        for _ in range(3):
+            async_to_sync(fetch)(OutboundRequest(server.url("/")))
+        deadline = time.monotonic() + 1
+        while server.open_connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        assert server.connections == 3
+        assert server.open_connections == 0
+
+
+def resolve_to_loopback(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[Any]:
+        asked.append(host)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(outbound, "resolve", resolve)
+    return asked
+
+
+async def test_https_connects_to_the_checked_address_and_verifies_the_name(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_tls, client_tls = self_signed("tls.example")
+    monkeypatch.setattr(outbound, "_ssl_context", lambda: client_tls)
+    asked = resolve_to_loopback(monkeypatch)
+    with http_server(echo, tls=server_tls) as server:
+        settings.OUTBOUND_ALLOWLIST = [f"tls.example:{server.port}"]
+
+        response = await fetch(OutboundRequest(server.url("/s", "tls.example")))
+
+    assert response.status == 200
+    assert asked == ["tls.example"]
+    assert server.server_names == ["tls.example"]
+    assert server.requests[0].headers["host"] == f"tls.example:{server.port}"
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["wrong-name", "untrusted"])
+async def test_https_with_a_bad_certificate_is_an_upstream_error(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
+    server_tls, client_tls = self_signed("other.example")
+    if trusted:
+        monkeypatch.setattr(outbound, "_ssl_context", lambda: client_tls)
+    resolve_to_loopback(monkeypatch)
+    with http_server(echo, tls=server_tls) as server:
+        settings.OUTBOUND_ALLOWLIST = [f"tls.example:{server.port}"]
+
+        with pytest.raises(UpstreamError, match="Could not connect"):
+            await fetch(OutboundRequest(server.url("/s", "tls.example")))
+
+    assert server.requests == []
