@@ -99,9 +99,23 @@ def _install(owner: User, spec: Spec) -> InstalledGadget:
 
 @transaction.atomic
 def remove_gadget(gadget: InstalledGadget) -> None:
+    """Delete the instance and its access tokens, then close the gap."""
     owner_id = gadget.owner_id
+    _delete_tokens(gadget)
     gadget.delete()
     _normalise([*InstalledGadget.objects.select_for_update().filter(owner_id=owner_id)])
+
+
+def _delete_tokens(gadget: InstalledGadget) -> None:
+    # Tokens are keyed by module id, and a later instance may get this id
+    # again: it must start without the removed instance's access.
+    viewer = person_id(gadget.owner)
+    tokens = AccessToken.objects.filter(
+        viewer=viewer, gadget_url=gadget.spec_url, module_id=gadget.module_id
+    )
+    for token in tokens:
+        token.delete()
+        _audit_deletion(token, viewer, "gadget removed")
 
 
 def needs_settings_first(gadget: InstalledGadget) -> bool:
@@ -496,13 +510,17 @@ def disconnect_service(user: User, token_id: int) -> bool:
     if token is None:
         return False
     token.delete()
+    _audit_deletion(token, viewer, "disconnected by the user")
+    return True
+
+
+def _audit_deletion(token: AccessToken, viewer: str, reason: str) -> None:
     AuditEvent.objects.create(
         kind="token_deleted",
         actor=viewer,
         gadget_url=token.gadget_url,
         service_name=token.service_name,
         target=token.key,
-        details={"reason": "disconnected by the user", "module_id": token.module_id},
+        details={"reason": reason, "module_id": token.module_id},
     )
-    logger.info("access token deleted by its viewer token_id=%s", token_id)
-    return True
+    logger.info("access token deleted key=%s reason=%s", token.key[:12], reason)

@@ -113,3 +113,16 @@ def test_connected_services_needs_a_login(client: Client) -> None:
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_removing_a_gadget_deletes_its_tokens_only(
+    owner_client: Client, weather: InstalledGadget
+) -> None:
+    mine = store_token("owner", "contacts", module_id=weather.module_id)
+    other_instance = store_token("owner", "contacts", module_id=99)
+
+    owner_client.post(f"/gadget/{weather.pk}/remove")
+
+    assert not AccessToken.objects.filter(pk=mine.pk).exists()
+    assert AccessToken.objects.filter(pk=other_instance.pk).exists()
+    assert AuditEvent.objects.get().details["reason"] == "gadget removed"
