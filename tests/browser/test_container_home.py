@@ -89,6 +89,8 @@ def test_log_in_add_a_gadget_and_see_it_render_with_fetched_data(
     height = page.eval_on_selector("#remote_iframe_1", "f => f.offsetHeight")
     assert height > 300
     assert browser_page.errors == []
+    refused = [line for line in browser_page.console if "Refused" in line]
+    assert refused == [], refused
 
 
 def test_a_broken_url_is_refused_with_a_sentence(
