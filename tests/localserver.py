@@ -145,9 +145,11 @@ class LocalServer:
             number = self.connections
             self._open.add(conn)
         try:
-            if self.tls is not None:
-                conn = self._wrap(conn)
-            self.handle(conn, number, self)
+            if self.tls is None:
+                self.handle(conn, number, self)
+            else:
+                with self._wrap(conn) as tls_conn:
+                    self.handle(tls_conn, number, self)
         except OSError:
             pass  # the client went away, as clients under test often do
         finally:
