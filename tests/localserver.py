@@ -4,9 +4,9 @@ Tests of the outbound guard must show that nothing connects where it should
 not, and that slow, huge or redirecting upstreams are handled; both need a
 real listener whose connections can be counted. Each server here binds an
 ephemeral port, serves from daemon threads and counts every TCP connection
-it accepts (``server.connections``; ``open_connections`` for those still open),
-so a test can assert "0 connections"
-as well as "1 connection for 2 requests".
+it accepts (``server.connections``; ``open_connections`` counts those still
+open), so a test can assert "0 connections" as well as "1 connection for 2
+requests".
 
     with http_server(lambda request: Reply(body=b"hello")) as server:
         ... fetch(server.url("/path")) ...
