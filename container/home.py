@@ -297,15 +297,15 @@ def home_page(
     """
     columns = _columns(list(InstalledGadget.objects.filter(owner=owner)))
     gadgets = [gadget for column in columns for gadget in column]
-    tiles = dict(zip(gadgets, describe(gadgets, owner, viewer, HOME_VIEW), strict=True))
-    for gadget_id, params in (view_params or {}).items():
-        for tile in tiles.values():
-            if tile.gadget.pk == gadget_id and tile.iframe_src:
-                tile.iframe_src = with_view_params(tile.iframe_src, params)
-    for tile in tiles.values():
+    params = view_params or {}
+    tiles = {}
+    for tile in describe(gadgets, owner, viewer, HOME_VIEW):
+        if tile.gadget.pk in params and tile.iframe_src:
+            tile.iframe_src = with_view_params(tile.iframe_src, params[tile.gadget.pk])
         if not tile.error:
             remember_title(tile.gadget, tile.title)
-    return Page([[tiles[gadget] for gadget in column] for column in columns])
+        tiles[tile.gadget.pk] = tile
+    return Page([[tiles[gadget.pk] for gadget in column] for column in columns])
 
 
 def remember_title(gadget: InstalledGadget, title: str) -> None:
