@@ -507,7 +507,7 @@ def _first_hop(request: OutboundRequest) -> _Hop:
 def _request_headers(given: dict[str, str]) -> dict[str, str]:
     headers = {}
     for name, value in given.items():
-        if not _TOKEN.fullmatch(name) or re.search(r"[\r\n\0]", value):
+        if not _TOKEN.fullmatch(name) or not _is_header_value(value):
             raise GadgetError(f"The request header {name!r} is not valid.")
         if name.lower() not in _OWNED_HEADERS:
             headers[name] = value
@@ -516,6 +516,15 @@ def _request_headers(given: dict[str, str]) -> dict[str, str]:
     headers["Accept-Encoding"] = "gzip, deflate"
     headers["X-shindig-dos"] = "on"
     return headers
+
+
+def _is_header_value(value: str) -> bool:
+    """Latin-1 text without line breaks or NUL: what HTTP/1.1 can carry."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return re.search(r"[\r\n\0]", value) is None
 
 
 async def _exchange(
@@ -547,7 +556,10 @@ async def _send(
         port=target.port,
         target=target.url.raw_path,
     )
-    headers = [("Host", target.url.netloc.decode("ascii")), *hop.headers.items()]
+    headers = [(b"Host", target.url.netloc)] + [
+        (name.encode("ascii"), value.encode("latin-1"))
+        for name, value in hop.headers.items()
+    ]
     timeouts = {"connect": deadline, "read": deadline, "write": deadline}
     try:
         async with (await _pool()).stream(

@@ -63,7 +63,11 @@ async def test_post_sends_body_and_caller_headers(settings: Any) -> None:
             OutboundRequest(
                 server.url("/submit"),
                 method="post",
-                headers={"Content-Type": "application/json", "X-Gadget": "7"},
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Gadget": "7",
+                    "X-Latin": "café",
+                },
                 body=b'{"a": 1}',
             )
         )
@@ -72,6 +76,7 @@ async def test_post_sends_body_and_caller_headers(settings: Any) -> None:
     assert response.body == b'method=POST body={"a": 1}'
     assert sent.headers["content-type"] == "application/json"
     assert sent.headers["x-gadget"] == "7"
+    assert sent.headers["x-latin"] == "café"
     assert sent.headers["content-length"] == "8"
 
 
@@ -109,7 +114,12 @@ async def test_caller_cannot_replace_headers_the_client_owns(settings: Any) -> N
 
 @pytest.mark.parametrize(
     "headers",
-    [{"X-Bad": "a\r\nInjected: 1"}, {"Bad Name": "x"}, {"X-Nul": "a\0b"}],
+    [
+        {"X-Bad": "a\r\nInjected: 1"},
+        {"Bad Name": "x"},
+        {"X-Nul": "a\0b"},
+        {"X-Emoji": "\U0001f600"},
+    ],
 )
 async def test_header_injection_is_refused(settings: Any, headers: Any) -> None:
     with http_server(echo) as server:
