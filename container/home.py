@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
@@ -451,7 +451,13 @@ def fill_gallery_entry_from_spec(entry: GalleryEntry) -> GalleryEntry:
     entry.spec_url = spec.url
     entry.title = title[:200]
     entry.description = attributes.get("description", "")
-    entry.screenshot_url = _safe_link(attributes.get("screenshot", ""))[:2048]
+    # A relative screenshot is relative to the spec, as Shindig resolves it.
+    screenshot = attributes.get("screenshot", "").strip()
+    entry.screenshot_url = (
+        _safe_link(urljoin(spec.url, screenshot))[:2048] if screenshot else ""
+    )
+        _safe_link(screenshot)[:2048] if screenshot != spec.url else ""
+    )
     entry.author = attributes.get("author", "")[:200]
     entry.save()
     return entry

@@ -24,6 +24,7 @@ WEATHER_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <Module>
   <ModulePrefs title="Weather for __UP_city__" height="150"
                description="Today's weather." author="Ada"
+               screenshot="shots/weather.png"
                title_url="http://gadgets.example/weather">
     <Require feature="setprefs"/>
   </ModulePrefs>

@@ -48,6 +48,7 @@ def test_gallery_action_fills_in_entries_from_the_spec(
     assert entry.title == "Weather for Paris"
     assert entry.description == "Today's weather."
     assert entry.author == "Ada"
+    assert entry.screenshot_url == "http://gadgets.example/shots/weather.png"
 
 
 def test_gallery_action_reports_a_broken_spec(
