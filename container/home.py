@@ -456,8 +456,6 @@ def fill_gallery_entry_from_spec(entry: GalleryEntry) -> GalleryEntry:
     entry.screenshot_url = (
         _safe_link(urljoin(spec.url, screenshot))[:2048] if screenshot else ""
     )
-        _safe_link(screenshot)[:2048] if screenshot != spec.url else ""
-    )
     entry.author = attributes.get("author", "")[:200]
     entry.save()
     return entry
