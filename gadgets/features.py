@@ -271,13 +271,12 @@ def feature_config(
 
 def _io_config(gadget_origin: str, container: str) -> dict[str, object]:
     # makeRequest is same-origin: it must run on the gadget's locked host.
-    proxy = (
-        f"{gadget_origin}/gadgets/proxy?container=%container%"
-        "&refresh=%refresh%&gadget=%gadget%&url=%url%"
-    )
+    # This server has no content proxy (an open proxy must never answer on
+    # a gadget's host), so getProxyUrl and _IG_GetImageUrl hand back the URL
+    # itself and the browser fetches it directly.
     return {
         "jsonProxyUrl": "/gadgets/makeRequest",
-        "proxyUrl": proxy,
+        "proxyUrl": "%rawurl%",
         "unparseableCruft": UNPARSEABLE_CRUFT,
         "container": container,
     }

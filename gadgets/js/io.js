@@ -16,13 +16,16 @@
  * sent back with the next OAuth request. Preloaded responses
  * (gadgets.io.preloaded_, written by the rendered page as a list of
  * {id: url, rc, body, headers, ...}) answer the first GET for their URL.
+ *
+ * getProxyUrl fills the config's proxyUrl template (%url%, %rawurl%,
+ * %refresh%, %container%, %gadget%); the default template is the URL itself.
  */
 (function () {
   var config = {};
   var oauthState = null;
   var DEFAULT_CRUFT = "throw 1; < don't be evil' >";
-  var DEFAULT_PROXY = '/gadgets/proxy?container=%container%&refresh=%refresh%' +
-      '&gadget=%gadget%&url=%url%';
+  // No content proxy by default: the URL itself (see features.py).
+  var DEFAULT_PROXY = '%rawurl%';
 
   gadgets.config.register('core.io', null, function (all) {
     config = all['core.io'] || {};

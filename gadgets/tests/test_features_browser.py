@@ -462,3 +462,67 @@ def test_tabs_and_minimessage_build_their_elements(
     assert result["header"] == "tl_3"
     assert result["css"] is True
     assert (result["inHolder"], result["dismissed"]) == ("mm_3", True)
+
+
+def test_legacy_fetches_use_makerequest_and_convert_feed_dates(
+    origins: dict[str, Origin],
+    browser_page: BrowserPage,  # noqa: F811
+) -> None:
+    gadget = origins["gadget"]
+    feed = {"Title": "News", "Entry": [{"Title": "a", "Date": 1700000000000}]}
+    gadget.answer = answer_with(
+        {
+            "http://a.example/page": {"rc": 200, "body": "<p>hi</p>"},
+            "http://a.example/feed": {"rc": 200, "body": json.dumps(feed)},
+        }
+    )
+    gadget.posted.clear()
+    page = browser_page.page
+    page.goto(gadget.base + "/gadget.html")
+
+    text = page.evaluate(
+        "() => new Promise(r => _IG_FetchContent('http://a.example/page', r))"
+    )
+    data = page.evaluate(
+        "() => new Promise(r => _IG_FetchFeedAsJSON('http://a.example/feed', r, 5))"
+    )
+
+    assert text == "<p>hi</p>"
+    assert gadget.posted[0].form["refresh"] == "3600"
+    assert data["Entry"][0]["Date"] == 1700000000
+    assert gadget.posted[1].form["contentType"] == "FEED"
+    assert gadget.posted[1].form["numEntries"] == "5"
+
+
+def test_legacy_helpers_and_proxy_urls(
+    origins: dict[str, Origin],
+    browser_page: BrowserPage,  # noqa: F811
+) -> None:
+    page = browser_page.page
+    page.goto(origins["gadget"].base + "/gadget.html?x=1")
+
+    result = page.evaluate(
+        """() => ({
+            image: _IG_GetImageUrl('http://img.example/a.png'),
+            proxy: gadgets.io.getProxyUrl('http://img.example/b.png'),
+            encoded: gadgets.io.encodeValues({a: 'b c', d: 1}),
+            hesc: _hesc('<a href="x">'), trim: _trim('  t  '),
+            strip: _striptags('<b>bold</b>'), args: _args().x,
+            enumValue: gadgets.io.AuthorizationType.OAUTH2,
+            json: gadgets.json.parse('{bad') === undefined,
+            os: opensocial.hasPermission('viewer'),
+        })"""
+    )
+
+    assert result == {
+        "image": "http://img.example/a.png",
+        "proxy": "http://img.example/b.png",
+        "encoded": "a=b%20c&d=1",
+        "hesc": "&#60;a href=&#34;x&#34;&#62;",
+        "trim": "t",
+        "strip": "bold",
+        "args": "1",
+        "enumValue": "OAUTH2",
+        "json": True,
+        "os": False,
+    }
