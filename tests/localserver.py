@@ -200,7 +200,7 @@ def write_reply(conn: socket.socket, reply: Reply) -> None:
     streamed_to_close = reply.chunks is not None and "content-length" not in names
     if streamed_to_close or reply.close:
         lines.append("Connection: close")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
     if reply.chunks is None:
         # One write: a separate small body write would wait for the
         # client's delayed ACK (Nagle) and add 40 ms to every request.

@@ -45,6 +45,11 @@ PROBES = [
     ("127.255.255.254", "127.255.255.254"),
     ("0", "0.0.0.0"),  # noqa: S104 (a destination here, never a bind)
     ("0.0.0.0", "0.0.0.0"),  # noqa: S104
+    ("127\u30020\u30020\u30021", "127.0.0.1"),  # ideographic full stops
+    ("127\uff0e0\uff0e0\uff0e1", "127.0.0.1"),  # fullwidth full stops
+    ("\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54", "127.0.0.1"),
+    ("localhost%00.example", "127.0.0.1"),
+    ("[::ffff:127.0.0.1%25lo]", "::ffff:127.0.0.1"),
     ("localhost", "127.0.0.1"),
     ("LOCALHOST.", "127.0.0.1"),
     ("provider.localhost", "127.0.0.1"),
