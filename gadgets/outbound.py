@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import anyio
 import certifi
 import httpcore
 import httpx
@@ -342,6 +343,43 @@ async def _connect_ip(
     return await _anyio_backend.connect_tcp(str(address), port, timeout=timeout)
 
 
+class _ClosingStream(httpcore.AsyncNetworkStream):
+    """Closes the socket when a TLS handshake is cancelled by the deadline.
+
+    httpcore closes it only on ordinary errors, so a stalled handshake cut
+    off by our deadline would otherwise leave the socket to the garbage
+    collector.
+    """
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self.stream = stream
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self.stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self.stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            return await self.stream.start_tls(ssl_context, server_hostname, timeout)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.stream.aclose()
+            raise
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
+
+
 class _VettedBackend(httpcore.AnyIOBackend):
     """Connects only to the addresses the current hop has vetted."""
 
@@ -359,7 +397,7 @@ class _VettedBackend(httpcore.AnyIOBackend):
         failure: httpcore.ConnectError | None = None
         for address in vetted[2]:
             try:
-                return await _connect_ip(address, port, timeout)
+                return _ClosingStream(await _connect_ip(address, port, timeout))
             except httpcore.ConnectError as exc:
                 failure = exc
         raise failure or httpcore.ConnectError(f"No address for {host}.")

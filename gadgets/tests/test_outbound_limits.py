@@ -7,6 +7,7 @@ does, and an answer larger than the cap once decoded must end in
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 import tracemalloc
@@ -71,6 +72,28 @@ async def test_silent_server_ends_at_the_deadline(settings: Any) -> None:
         request = OutboundRequest(server.url("/"), deadline_seconds=0.5)
 
         await fetch_expecting(UpstreamTimeout, request, within_seconds=1.5)
+
+
+async def test_stalled_tls_handshake_ends_at_the_deadline(settings: Any) -> None:
+    with silent_server() as server:
+        allow(settings, server)
+        url = f"https://{server.netloc}/"
+        request = OutboundRequest(url, deadline_seconds=0.5)
+
+        await fetch_expecting(UpstreamTimeout, request, within_seconds=1.5)
+
+
+async def test_black_hole_connect_ends_at_the_deadline(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def never_connects(*args: Any) -> Any:
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(outbound, "_connect_ip", never_connects)
+    settings.OUTBOUND_ALLOWLIST = ["black-hole.localhost:9"]
+    request = OutboundRequest("http://black-hole.localhost:9/", deadline_seconds=0.5)
+
+    await fetch_expecting(UpstreamTimeout, request, within_seconds=1.5)
 
 
 async def test_default_deadline_comes_from_settings(settings: Any) -> None:
