@@ -16,7 +16,9 @@
  * query parameter and a random `rpctoken` in the fragment. The gadget posts
  * only to window.parent with exactly that origin as target, and accepts a
  * message only from window.parent, from that origin and carrying the token.
- * With no `parent` parameter, nothing is sent. When config "rpc" lists
+ * Calls wait until the parent answers the gadget's "__ack" (or sends its
+ * own), since the container page may set up its end after the iframe has
+ * loaded. With no `parent` parameter, nothing is sent. When config "rpc" lists
  * parentOrigins, a `parent` outside that list is ignored as well, so a page
  * framing the gadget with its own `parent` gets nothing; the first message
  * ("__ack") waits for that config, which the rendered page passes right
@@ -39,6 +41,8 @@
   var params = gadgets.util.getUrlParameters();
   var parentOrigin = window.parent !== window ? originOf(params.parent) : null;
   var parentToken = params.rpctoken || '';
+  var isParentReady = false;
+  var parentQueue = [];
   var rpcId = parentOrigin ? (window.name || 'gadget') : PARENT;
 
   gadgets.config.register('rpc', null, function (config) {
@@ -85,6 +89,10 @@
   function post(targetId, message) {
     var origin = targetId === PARENT ? parentOrigin : null;
     message.t = parentToken;
+    if (targetId === PARENT && !isParentReady && message.s !== '__ack') {
+      parentQueue.push(message);
+      return;
+    }
     if (targetId !== PARENT) {
       var receiver = has(receivers, targetId) ? receivers[targetId] : null;
       if (!receiver) {
@@ -106,14 +114,22 @@
     target.postMessage(gadgets.json.stringify(message), origin);
   }
 
-  function markReady(id) {
-    if (id === PARENT || !has(receivers, id) || receivers[id].isReady) {
-      return;
+  function takeQueue(id) {
+    var queue;
+    if (id === PARENT) {
+      queue = isParentReady ? [] : parentQueue;
+      isParentReady = true;
+      parentQueue = [];
+    } else if (has(receivers, id) && !receivers[id].isReady) {
+      queue = receivers[id].queue;
+      receivers[id].isReady = true;
+      receivers[id].queue = [];
     }
-    var receiver = receivers[id];
-    receiver.isReady = true;
-    var queue = receiver.queue;
-    receiver.queue = [];
+    return queue || [];
+  }
+
+  function markReady(id) {
+    var queue = takeQueue(id);
     for (var i = 0; i < queue.length; i++) {
       post(id, queue[i]);
     }

@@ -269,6 +269,25 @@ def test_rpc_calls_reach_the_container_handlers(
     assert by_kind["navigate"] == ["g1", "canvas", {"a": 1}, None]
 
 
+def test_calls_wait_for_a_container_that_sets_up_late(
+    origins: dict[str, Origin],
+    browser_page: BrowserPage,  # noqa: F811
+) -> None:
+    page = open_container(origins, browser_page)
+    src = gadget_src(origins["gadget"], origins["container"], "tok6")
+
+    page.evaluate(
+        "([src, origin]) => addGadgetLate('g6', src, origin, 'tok6')",
+        [src, origins["gadget"].base],
+    )
+    page.wait_for_function("window.calls.length >= 4")
+
+    frame = page.frame(name="g6")
+    frame.wait_for_function("window.echoed === 'echo:ping'")
+    kinds = sorted(call[0] for call in page.evaluate("window.calls"))
+    assert kinds == ["navigate", "pref", "resize", "title"]
+
+
 def test_container_refuses_a_wrong_rpctoken(
     origins: dict[str, Origin],
     browser_page: BrowserPage,  # noqa: F811

@@ -159,6 +159,19 @@ function addGadget(id, src, origin, token) {
   frame.src = src;
   document.body.appendChild(frame);
 }
+// Like the home page: the iframe loads before the container's end exists.
+function addGadgetLate(id, src, origin, token) {
+  var frame = document.createElement('iframe');
+  frame.id = frame.name = id;
+  frame.onload = function () {
+    frame.dataset.loaded = '1';
+    window.setTimeout(function () {
+      gadgets.container.setupReceiver(id, origin, token);
+    }, 200);
+  };
+  frame.src = src;
+  document.body.appendChild(frame);
+}
 </script></head><body></body></html>"""
 
 
