@@ -46,7 +46,8 @@ def parse_request(body: bytes) -> tuple[MetadataContext, list[GadgetRequest]]:
         raise GadgetError('The request must be a JSON object with a "gadgets" list.')
     if len(data["gadgets"]) > MAX_GADGETS:
         raise GadgetError(f"At most {MAX_GADGETS} gadgets may be described at once.")
-    context = data.get("context") or {}
+    context = data.get("context")
+    context = {} if context is None else context
     if not isinstance(context, dict):
         raise GadgetError('"context" must be a JSON object.')
     return _context(context), [
@@ -76,7 +77,8 @@ def _gadget(raw: object, index: int) -> GadgetRequest:
         module_id = int(module_id)
     if isinstance(module_id, bool) or not isinstance(module_id, int) or module_id < 0:
         raise GadgetError(f'{where} "moduleId" must be a whole number.')
-    prefs = raw.get("prefs") or {}
+    prefs = raw.get("prefs")
+    prefs = {} if prefs is None else prefs
     if not isinstance(prefs, dict):
         raise GadgetError(f'{where} "prefs" must be a JSON object.')
     return GadgetRequest(url, module_id, {str(k): _pref(v) for k, v in prefs.items()})
