@@ -1,5 +1,11 @@
+"""The gadget preview page, on the container host."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from . import preview
+
+urlpatterns: list[URLPattern] = [
+    path("preview", preview.preview, name="preview"),
+]
