@@ -173,8 +173,8 @@ def _check_entry(entry: Any, base_dir: Path) -> dict[str, str]:
         raise EntryError(f"key_type {key_type!r} is not one of {known}")
     secret = _secret(entry, key_type, base_dir)
     callback_url = entry.get("callback_url", "") or ""
-    if callback_url and not _is_http_url(callback_url):
-        raise EntryError("callback_url must be an absolute http or https URL")
+    if callback_url and callback_url != "oob" and not _is_http_url(callback_url):
+        raise EntryError("callback_url must be an absolute http or https URL or oob")
     return {
         "consumer_key": consumer_key.strip(),
         "key_type": key_type,

@@ -224,7 +224,7 @@ class _Validator(RequestValidator):
     ) -> None:
         found = self.p.request_tokens[token]
         found.verifier = verifier["oauth_verifier"]
-        found.user = request.user
+        found.user = verifier.get("user", "")
 
     def save_access_token(self, token: dict[str, str], request: Request) -> None:
         pending = self.p.request_tokens.get(request.resource_owner_key)
@@ -411,8 +411,9 @@ class FakeProvider:
             secret, pending.client_key, user=pending.user
         )
         self.last_access_token = token
-        body = urlencode({"oauth_token": token, "oauth_token_secret": secret})
-        return _response(request, 200, body.encode())
+        params = {"oauth_token": token, "oauth_token_secret": secret}
+        params.update(self.extra_access_params)
+        return _response(request, 200, urlencode(params).encode())
 
     def _refresh(
         self, request: OutboundRequest, params: dict[str, str]
