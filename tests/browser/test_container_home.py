@@ -11,6 +11,7 @@ reload, the canvas view opens and comes back, and the gadget goes away.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +26,17 @@ PASSWORD = "a-long-pass-phrase-42"
 _people = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _patient_expect() -> Iterator[None]:
+    """Wait longer than Playwright's 5 s: page loads here run gadgets too."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 def sign_up(page: Any, live_app: LiveApp) -> str:
+    # Generous: the whole suite may share the machine with these tests.
+    page.set_default_timeout(20_000)
     username = f"person{next(_people)}"
     page.goto(live_app.url("accounts/signup/"))
     page.fill("#id_username", username)
@@ -51,7 +62,7 @@ def wait_for_data(browser: BrowserPage, live_app: LiveApp, module_id: int) -> No
     """Wait for the gadget's makeRequest data; explain a timeout."""
     data = gadget(browser.page, module_id).locator("#data")
     try:
-        expect(data).to_have_text("Fetched from the gadget host", timeout=15_000)
+        expect(data).to_have_text("Fetched from the gadget host", timeout=20_000)
     except AssertionError as error:
         raise AssertionError(
             f"{error}\nconsole: {browser.console}\npage errors: {browser.errors}\n"
