@@ -6,12 +6,16 @@ host) by pasting its URL, and then works the page: the gadget renders with
 data from a plain makeRequest, settings change what it shows, set_pref and
 set_title reach the container over gadgets.rpc, the order survives a
 reload, the canvas view opens and comes back, and the gadget goes away.
+
+``UPDATE_SCREENSHOTS=1`` rewrites docs/screenshots/home.png and settings.png.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +25,10 @@ from tests.live import ROOT, BrowserPage, GadgetHost, LiveApp
 
 pytestmark = pytest.mark.browser
 
+# Screenshots for the docs are rewritten only when asked, so an ordinary
+# test run leaves the committed images alone.
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 PASSWORD = "a-long-pass-phrase-42"
 _people = itertools.count(1)
 
@@ -34,10 +41,15 @@ def _patient_expect() -> Iterator[None]:
     expect.set_options(timeout=5_000)
 
 
-def sign_up(page: Any, live_app: LiveApp) -> str:
+def screenshot(page: Any, name: str, tmp_path: Path) -> None:
+    folder = SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path
+    page.screenshot(path=str(folder / name))
+
+
+def sign_up(page: Any, live_app: LiveApp, username: str = "") -> str:
     # Generous: the whole suite may share the machine with these tests.
     page.set_default_timeout(20_000)
-    username = f"person{next(_people)}"
+    username = username or f"person{next(_people)}"
     page.goto(live_app.url("accounts/signup/"))
     page.fill("#id_username", username)
     page.fill("#id_password1", PASSWORD)
@@ -117,17 +129,20 @@ def test_a_broken_url_is_refused_with_a_sentence(
 
 
 def test_changing_a_pref_rerenders_the_gadget(
-    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+    browser_page: BrowserPage,
+    live_app: LiveApp,
+    gadget_host: GadgetHost,
+    tmp_path: Path,
 ) -> None:
     page = browser_page.page
-    sign_up(page, live_app)
+    sign_up(page, live_app, "grace")
     add_by_url(page, live_app, gadget_host.url("showcase.xml"))
 
     page.click("#gadget-menu-1 summary, .gadget-menu summary")
     page.click("text=Edit settings")
     page.fill("#id_up_name", "Ada")
     page.select_option("#id_up_colour", "orange")
-    page.screenshot(path=str(SCREENSHOTS / "settings.png"))
+    screenshot(page, "settings.png", tmp_path)
     page.click("button:has-text('Save')")
 
     expect(gadget(page, 1).locator("#greeting")).to_have_text("Hello, Ada!")
@@ -301,11 +316,14 @@ HEADLINES_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_screenshot_of_a_home_page(
-    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+    browser_page: BrowserPage,
+    live_app: LiveApp,
+    gadget_host: GadgetHost,
+    tmp_path: Path,
 ) -> None:
     page = browser_page.page
     page.set_viewport_size({"width": 1280, "height": 820})
-    sign_up(page, live_app)
+    sign_up(page, live_app, "alice")
     urls = [
         gadget_host.add("shot/headlines.xml", HEADLINES_XML, "application/xml"),
         gadget_host.add("shot/notes.xml", NOTES_XML, "application/xml"),
@@ -332,4 +350,4 @@ def test_screenshot_of_a_home_page(
     expect(page.locator("#remote_iframe_4_title")).to_have_text("Showcase for World")
     expect(gadget(page, 3).locator("li").first).to_have_text("Water the plants")
     page.mouse.move(0, 0)
-    page.screenshot(path=str(SCREENSHOTS / "home.png"))
+    screenshot(page, "home.png", tmp_path)
