@@ -24,6 +24,7 @@ sentence on the page, never a traceback.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from dataclasses import dataclass, field
@@ -157,6 +158,7 @@ async def gadget_context(
     iframe_id = f"remote_iframe_{wanted.module_id}"
     return {
         "spec": shown,
+        "title": _text(shown.title),
         "iframe": iframe,
         "iframe_id": iframe_id,
         "gadget_origin": iframe.origin,
@@ -213,15 +215,23 @@ async def _localised(
     return substitution.substitute_spec(spec, subs)
 
 
+def _text(substituted: str) -> str:
+    # Substitution escapes __UP_x__ values for HTML; the template escapes
+    # again, so undo the first or "O'Brien" shows as "O&#x27;Brien".
+    return html.unescape(substituted)
+
+
 def pref_field(pref: UserPref, value: str) -> PrefField:
     """The form field for one pref, as Shindig's containers drew them."""
-    label = pref.display_name or pref.name
+    label = _text(pref.display_name or pref.name)
     if pref.datatype == "hidden":
         return PrefField(pref.name, label, "hidden", value)
     if pref.datatype == "bool":
         return PrefField(pref.name, label, "checkbox", value)
     if pref.datatype == "enum":
-        options = tuple((e.value, e.display_value or e.value) for e in pref.enum_values)
+        options = tuple(
+            (e.value, _text(e.display_value or e.value)) for e in pref.enum_values
+        )
         return PrefField(pref.name, label, "select", value, options)
     # string, number and list (values joined with "|") are typed as text.
     return PrefField(pref.name, label, "text", value)

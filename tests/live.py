@@ -262,10 +262,17 @@ def run_app(
     allowlist: list[str],
     extra_env: dict[str, str] | None = None,
     uvicorn_args: list[str] | None = None,
+    allow_self: bool = False,
 ) -> Iterator[LiveApp]:
-    """Migrate a fresh database, start uvicorn, wait for /healthz, stop."""
+    """Migrate a fresh database, start uvicorn, wait for /healthz, stop.
+
+    ``allow_self`` adds the app's own container host to the allow-list, so
+    it can fetch the specs it serves itself (``static/gadgets/*.xml``).
+    """
     var_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    if allow_self:
+        allowlist = [*allowlist, f"localhost:{port}"]
     app = LiveApp(port, var_dir, app_env(port, var_dir, allowlist, extra_env))
     app.manage("migrate", "--noinput", "-v", "0")
     with app.log_path.open("wb") as log:
@@ -336,7 +343,8 @@ def live_app(
 ) -> Iterator[LiveApp]:
     """The real app under uvicorn, one per test session."""
     var_dir = tmp_path_factory.mktemp("live-app")
-    with run_app(var_dir, allowlist=[f"127.0.0.1:{gadget_host.port}"]) as app:
+    allowlist = [f"127.0.0.1:{gadget_host.port}"]
+    with run_app(var_dir, allowlist, allow_self=True) as app:
         yield app
 
 

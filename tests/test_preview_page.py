@@ -217,3 +217,22 @@ def test_everything_from_the_request_is_escaped(client: Client) -> None:
     body = response.content.decode()
     assert "<script>alert(1)" not in body
     assert "&lt;script&gt;alert(1)" in body
+
+
+def test_pref_values_in_the_title_are_escaped_once(
+    client: Client, fake_upstream: Any
+) -> None:
+    fake_upstream.add(
+        SPEC_URL,
+        '<Module><ModulePrefs title="Hello, __UP_name__"/>'
+        '<UserPref name="name" default_value="world"/>'
+        "<Content>hi</Content></Module>",
+    )
+
+    body = client.get(
+        "/preview", {"url": SPEC_URL, "up_name": "O'Brien <b>"}
+    ).content.decode()
+
+    title = re.search(r'id="remote_iframe_0_title">([^<]*)</span>', body)
+    assert title
+    assert html.unescape(title.group(1)) == "Hello, O'Brien <b>"

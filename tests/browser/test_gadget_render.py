@@ -183,3 +183,16 @@ def test_broken_spec_url_is_a_sentence_on_the_page(
     error = browser_page.page.locator("#preview-error")
     expect(error).to_contain_text("no-such-gadget.xml")
     assert browser_page.page.locator("iframe").count() == 0
+
+
+def test_bundled_demo_gadget_previews_on_its_own_origin(
+    browser_page: BrowserPage, live_app: LiveApp
+) -> None:
+    spec_url = live_app.url("static/gadgets/hello.xml")
+    gadget = open_preview(browser_page, live_app, spec_url)
+    page = browser_page.page
+
+    expect(gadget.locator("h2")).to_have_text("Hello, world!")
+    expect(page.locator("#remote_iframe_0_title")).to_have_text("Hello, world")
+    origin = gadget_frame(page).evaluate("location.origin")
+    assert origin == live_app.gadget_origin(spec_url)
