@@ -351,3 +351,27 @@ def test_screenshot_of_a_home_page(
     expect(gadget(page, 3).locator("li").first).to_have_text("Water the plants")
     page.mouse.move(0, 0)
     screenshot(page, "home.png", tmp_path)
+
+
+def test_add_a_gadget_from_the_gallery(
+    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+) -> None:
+    spec_url = gadget_host.url("showcase.xml")
+    live_app.manage(
+        "shell",
+        "-c",
+        "from container.models import GalleryEntry; "
+        f"GalleryEntry.objects.get_or_create(spec_url={spec_url!r}, "
+        "defaults={'title': 'Showcase <b>', 'author': 'The tests', "
+        "'description': 'Every rpc service at once.'})",
+    )
+    page = browser_page.page
+    sign_up(page, live_app)
+
+    page.goto(live_app.url("add/"))
+    entry = page.locator(".gallery-entry", has_text="Showcase <b>")
+    expect(entry.locator(".author")).to_have_text("by The tests")
+    entry.locator("button").click()
+
+    expect(page.locator(".message")).to_contain_text("Added Showcase")
+    wait_for_data(browser_page, live_app, 1)
