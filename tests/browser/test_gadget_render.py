@@ -5,11 +5,15 @@ gadget host and rendered by the real app under uvicorn; the browser loads
 /preview on the container origin. Everything a gadget relies on is in play:
 the locked host, the feature JavaScript, makeRequest through the guarded
 client, and gadgets.rpc between the gadget frame and the container page.
+
+``UPDATE_SCREENSHOTS=1`` rewrites docs/screenshots/preview.png.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +24,10 @@ from tests.live import ROOT, BrowserPage, GadgetHost, LiveApp
 
 pytestmark = pytest.mark.browser
 
+# The docs' screenshot is rewritten only when asked, so an ordinary test
+# run leaves the committed image alone.
 SCREENSHOT = ROOT / "docs" / "screenshots" / "preview.png"
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 IFRAME = "#remote_iframe_0"
 
 
@@ -84,7 +91,10 @@ def test_title_bar_shows_the_title_the_gadget_set(
 
 
 def test_iframe_grows_to_the_content_after_adjust_height(
-    browser_page: BrowserPage, live_app: LiveApp, gadget_host: GadgetHost
+    browser_page: BrowserPage,
+    live_app: LiveApp,
+    gadget_host: GadgetHost,
+    tmp_path: Path,
 ) -> None:
     open_preview(browser_page, live_app, gadget_host.url("showcase.xml"))
     page = browser_page.page
@@ -100,7 +110,8 @@ def test_iframe_grows_to_the_content_after_adjust_height(
         "document.documentElement.scrollHeight"
     )
     assert abs(iframe_height(page) - content_height) <= 20
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    path = SCREENSHOT if UPDATE_SCREENSHOTS else tmp_path / SCREENSHOT.name
+    page.screenshot(path=str(path), full_page=True)
 
 
 def test_changing_a_pref_rerenders_the_gadget_with_the_new_value(
