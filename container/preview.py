@@ -32,6 +32,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from gadgets import features, messages, specfetch, substitution
 from gadgets import iframe_url as iframe_urls
@@ -124,6 +125,7 @@ def _view_params(raw: str) -> dict[str, object] | None:
     return value
 
 
+@require_GET
 async def preview(request: HttpRequest) -> HttpResponse:
     """GET /preview: the page, with the gadget when ``url`` is given."""
     user = await request.auser()

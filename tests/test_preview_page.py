@@ -236,3 +236,9 @@ def test_pref_values_in_the_title_are_escaped_once(
     title = re.search(r'id="remote_iframe_0_title">([^<]*)</span>', body)
     assert title
     assert html.unescape(title.group(1)) == "Hello, O'Brien <b>"
+
+
+def test_page_answers_only_get(client: Client) -> None:
+    response = client.post("/preview", {"url": SPEC_URL})
+
+    assert response.status_code == 405
