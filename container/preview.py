@@ -101,14 +101,17 @@ def parse_request(query: QueryDict) -> PreviewRequest:
 
 
 def _module_id(raw: str) -> int:
-    if not raw.strip():
+    digits = raw.strip()
+    if not digits:
         return DEFAULT_MODULE_ID
-    if not raw.strip().isdigit() or int(raw) > MAX_MODULE_ID:
+    # isascii: "²" is a digit to isdigit() but not to int().
+    is_number = digits.isascii() and digits.isdigit() and len(digits) <= 10
+    if not is_number or int(digits) > MAX_MODULE_ID:
         raise BadPreviewRequest(
             f"The module id (mid) must be a whole number from 0 to "
             f"{MAX_MODULE_ID}, not {raw[:40]!r}."
         )
-    return int(raw)
+    return int(digits)
 
 
 def _view_params(raw: str) -> dict[str, object] | None:

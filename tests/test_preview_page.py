@@ -183,6 +183,8 @@ def test_page_data_for_the_script_is_json_not_script(
         ({"url": "ftp://example.com/g.xml"}, 400, "must be an absolute http"),
         ({"url": "http://gadgets.example.com/missing.xml"}, 502, "missing.xml"),
         ({"url": SPEC_URL, "mid": "seven"}, 400, "module id (mid) must be"),
+        ({"url": SPEC_URL, "mid": "²"}, 400, "module id (mid) must be"),
+        ({"url": SPEC_URL, "mid": "9" * 5000}, 400, "module id (mid) must be"),
         ({"url": SPEC_URL, "view-params": "[1, 2]"}, 400, "must be a JSON object"),
     ],
 )
