@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ from django.db.models import F, Max
 
 from gadgets import messages, substitution
 from gadgets.errors import InvalidParameter
+from gadgets.iframe_url import Locale
 from gadgets.locked_domain import canonical_gadget_url
 from gadgets.metadata import GadgetRequest, MetadataContext, gadget_metadata
 from gadgets.spec_model import Spec
@@ -50,6 +52,11 @@ DEFAULT_HEIGHT_PX = 200
 HOME_VIEW = "home"
 CANVAS_VIEW = "canvas"
 DIRECTIONS = ("up", "down", "left", "right")
+# Frozen, so one shared default is safe: the bundle every gadget falls back on.
+ANY_LOCALE = Locale()
+_LANGUAGE_TAG = re.compile(
+    r"^(?P<lang>[A-Za-z]{2,3})(?:[-_](?P<country>[A-Za-z]{2}))?$"
+)
 
 
 def person_id(user: User) -> str:
@@ -287,6 +294,7 @@ def home_page(
     viewer: User,
     *,
     view_params: Mapping[int, dict[str, Any]] | None = None,
+    locale: Locale = ANY_LOCALE,
 ) -> Page:
     """The owner's gadgets in columns, each with a fresh iframe URL.
 
@@ -299,7 +307,7 @@ def home_page(
     gadgets = [gadget for column in columns for gadget in column]
     params = view_params or {}
     tiles = {}
-    for tile in describe(gadgets, owner, viewer, HOME_VIEW):
+    for tile in describe(gadgets, owner, viewer, HOME_VIEW, locale):
         if tile.gadget.pk in params and tile.iframe_src:
             tile.iframe_src = with_view_params(tile.iframe_src, params[tile.gadget.pk])
         if not tile.error:
@@ -320,9 +328,10 @@ def canvas_tile(
     gadget: InstalledGadget,
     viewer: User,
     view_params: dict[str, Any] | None = None,
+    locale: Locale = ANY_LOCALE,
 ) -> Tile:
     """The gadget in its canvas view (Shindig's fallbacks apply)."""
-    [tile] = describe([gadget], gadget.owner, viewer, CANVAS_VIEW)
+    [tile] = describe([gadget], gadget.owner, viewer, CANVAS_VIEW, locale)
     if view_params and tile.iframe_src:
         tile.iframe_src = with_view_params(tile.iframe_src, view_params)
     return tile
@@ -333,6 +342,7 @@ def describe(
     owner: User,
     viewer: User,
     view: str,
+    locale: Locale = ANY_LOCALE,
 ) -> list[Tile]:
     """A tile per gadget, from one call to the gadget server's metadata."""
     requests = [
@@ -343,7 +353,9 @@ def describe(
         requests,
         owner=person_id(owner),
         viewer=person_id(viewer),
-        context=MetadataContext(view=view),
+        context=MetadataContext(
+            view=view, language=locale.lang, country=locale.country
+        ),
     )
     return [
         tile_from_metadata(gadget, entry, view)
@@ -378,6 +390,19 @@ def tile_from_metadata(
         has_canvas=CANVAS_VIEW in views,
         view=view,
     )
+
+
+def locale_from_header(accept_language: str) -> Locale:
+    """The reader's first language, ``de-AT`` -> ``Locale("de", "AT")``.
+
+    Gadgets pick their message bundle by it; anything unusual means
+    ``all``/``ALL``, the bundle every gadget may fall back on.
+    """
+    first = accept_language.split(",", 1)[0].split(";", 1)[0].strip()
+    match = _LANGUAGE_TAG.match(first)
+    if not match:
+        return ANY_LOCALE
+    return Locale(match["lang"].lower(), (match["country"] or "ALL").upper())
 
 
 def with_view_params(src: str, params: Mapping[str, Any]) -> str:

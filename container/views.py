@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from gadgets.errors import GadgetError, InvalidParameter
+from gadgets.iframe_url import Locale
 
 from . import csp, home
 from .forms import AddGadgetForm, SignupForm, UserPrefsForm
@@ -91,6 +92,10 @@ def _error_page(request: HttpRequest, error: GadgetError) -> HttpResponse:
     return render(
         request, "container/error.html", {"error": error}, status=error.status
     )
+
+
+def _locale(request: HttpRequest) -> Locale:
+    return home.locale_from_header(request.headers.get("Accept-Language", ""))
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -173,7 +178,9 @@ def home_view(request: HttpRequest) -> HttpResponseBase:
         return _error_page(request, error)
     # Your own page: you are its owner and its viewer.
     owner = viewer = _me(request)
-    page = home.home_page(owner, viewer, view_params=view_params)
+    page = home.home_page(
+        owner, viewer, view_params=view_params, locale=_locale(request)
+    )
     context = {
         "page": page,
         "add_form": AddGadgetForm(),
@@ -365,7 +372,9 @@ def gadget_canvas(request: HttpRequest, gadget_id: int) -> HttpResponseBase:
         params = parse_view_params(request.GET.get("view-params", ""))
     except GadgetError as error:
         return _error_page(request, error)
-    tile = home.canvas_tile(gadget, _me(request), view_params=params)
+    tile = home.canvas_tile(
+        gadget, _me(request), view_params=params, locale=_locale(request)
+    )
     page = home.Page([[tile]])
     context = {"tile": tile, "page_data": _page_data(request, page)}
     response = render(request, "container/canvas.html", context)

@@ -13,6 +13,7 @@ from django.test import Client
 from container import home
 from container.models import InstalledGadget
 from container.tests.conftest import PLAIN_URL
+from gadgets.iframe_url import Locale
 from gadgets.security_token import decode_token
 
 pytestmark = pytest.mark.django_db
@@ -228,3 +229,40 @@ def test_warm_home_page_makes_a_fixed_number_of_queries(
         response = owner_client.get("/")
 
     assert len(response.context["page"].tiles) == 5
+
+
+@pytest.mark.parametrize(
+    ("header", "lang", "country"),
+    [
+        ("de-AT,de;q=0.9,en;q=0.5", "de", "AT"),
+        ("fr", "fr", "ALL"),
+        ("pt_br", "pt", "BR"),
+        ("", "all", "ALL"),
+        ("*", "all", "ALL"),
+        ("x-klingon-1234", "all", "ALL"),
+    ],
+)
+def test_locale_comes_from_the_first_accepted_language(
+    header: str, lang: str, country: str
+) -> None:
+    assert home.locale_from_header(header) == Locale(lang, country)
+
+
+def test_gadgets_render_in_the_readers_language(
+    owner_client: Client, owner: User, specs: Any
+) -> None:
+    specs.add(
+        "http://gadgets.example/hello.xml",
+        "<Module><ModulePrefs title='__MSG_hi__'>"
+        "<Locale><msg name='hi'>Hello</msg></Locale>"
+        "<Locale lang='de'><msg name='hi'>Hallo</msg></Locale>"
+        "</ModulePrefs><Content>x</Content></Module>",
+    )
+    gadget = home.add_gadget(owner, "http://gadgets.example/hello.xml")
+
+    response = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.8")
+
+    html = response.content.decode()
+    query = parse_qs(urlsplit(iframe_src(html, gadget.module_id)).query)
+    assert (query["lang"], query["country"]) == (["de"], ["DE"])
+    assert "Hallo" in html
