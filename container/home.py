@@ -433,14 +433,14 @@ def load_spec(gadget: InstalledGadget) -> Spec:
     return get_spec_sync(gadget.spec_url)
 
 
-def localised_spec(gadget: InstalledGadget) -> Spec:
+def localised_spec(gadget: InstalledGadget, locale: Locale = ANY_LOCALE) -> Spec:
     """The spec with messages and prefs filled in, for labels people read."""
-    return async_to_sync(_localised_spec)(gadget)
+    return async_to_sync(_localised_spec)(gadget, locale)
 
 
-async def _localised_spec(gadget: InstalledGadget) -> Spec:
+async def _localised_spec(gadget: InstalledGadget, locale: Locale) -> Spec:
     spec = await get_spec(gadget.spec_url)
-    bundle = await messages.message_bundle(spec, "all", "ALL", None)
+    bundle = await messages.message_bundle(spec, locale.lang, locale.country, None)
     subs = substitution.Substitutions(
         bundle.messages, pref_values(gadget, spec), gadget.module_id, bundle.direction
     )

@@ -310,7 +310,7 @@ def gadget_settings(request: HttpRequest, gadget_id: int) -> HttpResponse:
     """The form generated from the spec's user prefs; saving re-renders."""
     gadget = _own_gadget(request, gadget_id)
     try:
-        spec = home.localised_spec(gadget)
+        spec = home.localised_spec(gadget, _locale(request))
     except GadgetError as error:
         return _error_page(request, error)
     form = UserPrefsForm(
