@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
 
@@ -14,3 +16,6 @@ class OauthproxyConfig(AppConfig):
 
         post_save.connect(registrations.forget, sender=ConsumerRegistration)
         post_delete.connect(registrations.forget, sender=ConsumerRegistration)
+        # oauthlib logs signature base strings, tokens included, at DEBUG;
+        # a LOG_LEVEL=DEBUG deployment must not write them out.
+        logging.getLogger("oauthlib").setLevel(logging.WARNING)

@@ -304,17 +304,20 @@ class FakeProvider:
 
     def spec_xml(
         self,
-        service: str = "contacts",
+        services: tuple[str, ...] = ("contacts", "calendar"),
         method: str = "GET",
         location: str = "auth-header",
-        extra: str = "",
     ) -> str:
-        return f"""<?xml version="1.0"?><Module><ModulePrefs title="t">
-<OAuth><Service name="{service}">
+        """A gadget spec whose <OAuth> names this provider's endpoints."""
+        entries = "".join(
+            f"""<Service name="{name}">
 <Request url="{self.request_token_url}" method="{method}" param_location="{location}"/>
 <Access url="{self.access_token_url}" method="{method}" param_location="{location}"/>
-<Authorization url="{self.authorize_url}"/></Service></OAuth>{extra}
-</ModulePrefs><Content type="html">x</Content></Module>"""
+<Authorization url="{self.authorize_url}"/></Service>"""
+            for name in services
+        )
+        return f"""<?xml version="1.0"?><Module><ModulePrefs title="t">
+<OAuth>{entries}</OAuth></ModulePrefs><Content type="html">x</Content></Module>"""
 
     # --- The person at the provider ----------------------------------------
 
@@ -466,10 +469,12 @@ class FakeProvider:
         if self.forced_problem:
             status, problem = self.forced_problem
             return self._problem(request, status, "", problem)
+        # Echo what was signed, but not the credentials themselves.
+        shown = {k: "(sent)" if k in _CREDENTIALS else v for k, v in params.items()}
         data = {
             "user": user,
             "method": request.method,
-            "params": params,
+            "params": shown,
             "body": (request.body or b"").decode("utf-8", "replace"),
         }
         return _response(
@@ -497,6 +502,9 @@ class FakeProvider:
             )
         header = f'OAuth realm="sp.example", oauth_problem="{problem}"'
         return _response(request, status, b"", [("www-authenticate", header)])
+
+
+_CREDENTIALS = frozenset({"oauth_token", "oauth_signature", "oauth_verifier"})
 
 
 class _QueryBlindRoutes(dict):

@@ -4,28 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='GadgetSpec',
+            name="GadgetSpec",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.CharField(max_length=2048, unique=True)),
-                ('xml', models.BinaryField()),
-                ('checksum', models.CharField(blank=True, max_length=64)),
-                ('fetched_at', models.DateTimeField()),
-                ('etag', models.CharField(blank=True, max_length=512)),
-                ('last_modified', models.CharField(blank=True, max_length=128)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("url", models.CharField(max_length=2048, unique=True)),
+                ("xml", models.BinaryField()),
+                ("checksum", models.CharField(blank=True, max_length=64)),
+                ("fetched_at", models.DateTimeField()),
+                ("etag", models.CharField(blank=True, max_length=512)),
+                ("last_modified", models.CharField(blank=True, max_length=128)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'gadget spec',
+                "verbose_name": "gadget spec",
             },
         ),
     ]
