@@ -180,7 +180,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "container.urls"
 # URLconf for hosts under GADGET_DOMAIN (gadget content only).
-GADGET_HOST_URLCONF = "gadgets.urls_gadget_host"
+GADGET_HOST_URLCONF = "container.urls_gadget_host"
 # URLconf for the sandbox provider's host.
 SANDBOX_URLCONF = "sandbox.urls"
 

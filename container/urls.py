@@ -59,6 +59,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("gadgets/", include("gadgets.urls_container_host")),
+    path("", include("oauthproxy.urls_container_host")),
     path("", include("container.preview_urls")),
     path("accounts/", include(_accounts)),
     path("add/", views.add_gadget, name="add_gadget"),

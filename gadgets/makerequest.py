@@ -31,6 +31,10 @@ must return too):
     passing it would hand one person's upstream session to another.
 ``oauthApprovalUrl``, ``oauthError``, ``oauthErrorText``, ``oauthState``
     Added by the OAuth handlers only.
+``COOKIES_KEY``
+    Cookies a handler needs set on the gadget's own host (the OAuth
+    browser binding), as ``ResultCookie`` values. ``envelope`` sets them
+    and never serializes them; a result carrying them is never cached.
 
 Request headers come from the gadget's ``headers`` parameter only, never
 from the browser's own request. Hop-by-hop headers, Host, Content-Length,
@@ -167,9 +171,25 @@ _UPSTREAM_FAILURES = (
 )
 
 Result = dict[str, Any]
+COOKIES_KEY = "_cookies"
 AuthzHandler = Callable[["ProxyRequest", SecurityToken], Awaitable[Result]]
 _authz_handlers: dict[str, AuthzHandler] = {}
 _in_flight: dict[tuple[int, str], asyncio.Task[Result]] = {}
+
+
+@dataclass(frozen=True)
+class ResultCookie:
+    """A cookie for the gadget host, set by ``envelope`` (see the docstring).
+
+    It is sent with ``SameSite=None; Secure`` because the gadget frame is a
+    cross-site frame of the container page: a Lax cookie set from there is
+    refused by browsers. It reaches only ``path`` on this gadget's host.
+    """
+
+    name: str
+    value: str = field(repr=False)
+    max_age_seconds: int
+    path: str
 
 
 @dataclass
@@ -655,12 +675,28 @@ def dumps(value: object) -> str:
 
 def envelope(url: str, result: Mapping[str, object]) -> HttpResponse:
     """The makeRequest answer: the unparseable prefix, then ``{url: result}``."""
-    payload = UNPARSEABLE_PREFIX + dumps({url: result})
+    entry = dict(result)
+    cookies = entry.pop(COOKIES_KEY, None) or []
+    payload = UNPARSEABLE_PREFIX + dumps({url: entry})
     response = HttpResponse(
         payload.encode("utf-8"), content_type="application/json; charset=utf-8"
     )
+    set_cookies(response, cookies)  # type: ignore[arg-type]
     # Opened directly, the answer downloads instead of rendering on our origin.
     response["Content-Disposition"] = "attachment; filename=p.txt"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def set_cookies(response: HttpResponse, cookies: list[ResultCookie]) -> None:
+    for cookie in cookies:
+        response.set_cookie(
+            cookie.name,
+            cookie.value,
+            max_age=cookie.max_age_seconds,
+            path=cookie.path,
+            secure=True,
+            httponly=True,
+            samesite="None",
+        )

@@ -11,8 +11,13 @@ class OauthproxyConfig(AppConfig):
     verbose_name = "OAuth proxy"
 
     def ready(self) -> None:
-        from . import registrations
+        from gadgets.makerequest import register_authz_handler
+
+        from . import proxy, registrations
         from .models import ConsumerRegistration
+
+        register_authz_handler("signed", proxy.handle)
+        register_authz_handler("oauth", proxy.handle)
 
         post_save.connect(registrations.forget, sender=ConsumerRegistration)
         post_delete.connect(registrations.forget, sender=ConsumerRegistration)

@@ -342,7 +342,7 @@ async def test_upstream_error_status_is_passed_on(fake_upstream) -> None:
 
 async def test_authz_without_a_handler_is_not_supported(fake_upstream) -> None:
     with pytest.raises(AuthzNotSupported):
-        await proxy_fetch(parse(authz="signed"), TOKEN)
+        await proxy_fetch(parse(authz="oauth2"), TOKEN)
 
     assert fake_upstream.calls == []
 

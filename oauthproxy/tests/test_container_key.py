@@ -2,14 +2,11 @@ from __future__ import annotations
 
 import pytest
 from cryptography import x509
-from django.test import override_settings
 
 from oauthproxy import keys
 from oauthproxy.models import ContainerKey
 
 pytestmark = pytest.mark.django_db
-
-URLS = "oauthproxy.tests.urls_for_tests"
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +26,6 @@ def test_key_is_created_once_and_stored_encrypted():
     assert first.name.endswith(keys.public_fingerprint(first.private_key_pem)[:16])
 
 
-@override_settings(ROOT_URLCONF=URLS)
 def test_certificate_is_published_on_the_container_host(client):
     response = client.get("/gadgets/oauth/public.cer")
     assert response.status_code == 200

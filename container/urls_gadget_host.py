@@ -1,4 +1,7 @@
-"""The gadget host's URLs plus ours, until the project URLconf includes ours."""
+"""URLs of the hosts under GADGET_DOMAIN: gadget content and its proxy only.
+
+The container's pages, admin and session never appear here.
+"""
 
 from __future__ import annotations
 
