@@ -54,6 +54,19 @@ def env_int(name: str, default: int) -> int:
         ) from None
 
 
+def _rate(name: str, default: str) -> str | None:
+    """A DRF rate such as ``600/min``; ``off`` means no limit."""
+    raw = env_str(name, default)
+    if raw.lower() == "off":
+        return None
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or period[:1] not in ("s", "m", "h", "d"):
+        raise ImproperlyConfigured(
+            f"{name} must look like 6000/min or be off, not {raw!r}."
+        )
+    return raw
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -295,7 +308,10 @@ GADGETS: dict[str, Any] = {
 # Django REST framework: JSON only, throttled per user and per address.
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_RATES": {"makerequest": "6000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        # makeRequests per viewer of one gadget instance ("off" disables).
+        "makerequest": _rate("GADGETS_MAKEREQUEST_RATE", "6000/min"),
+    },
 }
 
 # Celery: Redis when configured, otherwise tasks run in-process.

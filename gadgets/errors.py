@@ -132,3 +132,14 @@ class AuthzNotSupported(GadgetError):
     status = 501
     code = "authz_not_supported"
     default_message = "Signed and OAuth requests are not enabled on this server yet."
+
+
+class RateLimited(GadgetError):
+    """Too many makeRequests from one viewer of one gadget in a window."""
+
+    status = 429
+    code = "rate_limited"
+    default_message = (
+        "This gadget made too many requests for this person; try again shortly."
+    )
+    retry_after_seconds = 1
