@@ -238,10 +238,54 @@ def _config(spec: Spec, view: View, names: list[str]) -> dict[str, object]:
         **(existing if isinstance(existing, dict) else {}),
         **declared,
     }
+    signed = auth_preloads(spec, view)
+    if signed and "core.io" in available:
+        io_config = config.get("core.io")
+        config["core.io"] = {
+            **(io_config if isinstance(io_config, dict) else {}),
+            "authPreloads": signed,
+        }
     return config
 
 
 # Preloads ------------------------------------------------------------------
+
+
+# Preload attributes passed on to makeRequest's OAuth parameters.
+_PRELOAD_OAUTH_ATTRIBUTES = {
+    "oauth_service_name": "OAUTH_SERVICE_NAME",
+    "oauth_token_name": "OAUTH_TOKEN_NAME",
+    "oauth_use_token": "OAUTH_USE_TOKEN",
+}
+
+
+def auth_preloads(spec: Spec, view: View) -> list[dict[str, object]]:
+    """The view's ``authz="signed"`` and ``authz="oauth"`` preloads.
+
+    They need the viewer's security token, which travels in the iframe
+    URL's fragment and so never reaches this server with the render
+    request (keeping it out of access logs and Referer headers). The
+    page's ``gadgets.io`` therefore starts these makeRequests itself as
+    soon as the page loads, before any onload handler, and hands each
+    answer to the gadget's own makeRequest for the same URL and authz.
+    """
+    wanted: list[dict[str, object]] = []
+    for preload in spec.module_prefs.preloads:
+        if preload.authz not in ("signed", "oauth"):
+            continue
+        if preload.views and view.name not in preload.views:
+            continue
+        entry: dict[str, object] = {
+            "href": preload.href,
+            "authz": preload.authz,
+            "signOwner": preload.sign_owner,
+            "signViewer": preload.sign_viewer,
+        }
+        for attribute, name in _PRELOAD_OAUTH_ATTRIBUTES.items():
+            if attribute in preload.attributes:
+                entry[name] = preload.attributes[attribute]
+        wanted.append(entry)
+    return wanted
 
 
 async def fetch_preloads(
@@ -249,10 +293,8 @@ async def fetch_preloads(
 ) -> list[dict[str, object]]:
     """Results of the view's ``authz="none"`` preloads, fetched concurrently.
 
-    Signed and OAuth preloads are left out here: they need the viewer's
-    security token, which this page never sees (it is in the fragment);
-    the OAuth work adds them. The gadget's own makeRequest then fetches
-    them live, so nothing is faked.
+    Signed and OAuth preloads are started by the page instead (see
+    ``auth_preloads``).
     """
     wanted = [
         preload

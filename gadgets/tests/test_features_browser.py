@@ -248,6 +248,49 @@ def test_preloaded_response_answers_the_first_get_only(
     assert len(gadget.posted) == 1
 
 
+def test_signed_and_oauth_preloads_start_at_load_and_answer_their_own_authz(
+    origins: dict[str, Origin],
+    browser_page: BrowserPage,  # noqa: F811
+) -> None:
+    gadget = origins["gadget"]
+    signed, oauth = "http://a.example/signed", "http://a.example/oauth"
+    preloads = [
+        {"href": signed, "authz": "signed", "signOwner": True, "signViewer": False},
+        {"href": oauth, "authz": "oauth", "OAUTH_SERVICE_NAME": "contacts"},
+    ]
+    gadget.add("/auth.html", gadget_page(gadget.base, auth_preloads=preloads))
+    gadget.answer = lambda form: (
+        CRUFT
+        + json.dumps(
+            {form["url"]: {"rc": 200, "body": f"{form['authz']}:{len(gadget.posted)}"}}
+        )
+    )
+    gadget.posted.clear()
+    page = browser_page.page
+    page.goto(gadget.base + "/auth.html#st=TOKEN")
+    page.wait_for_function("window.loaded.length === 1")
+    page.wait_for_timeout(200)
+    started = [posted.form for posted in gadget.posted]
+
+    unsigned = make_request(page, signed, {})
+    first = make_request(page, signed, {"AUTHORIZATION": "SIGNED"})
+    again = make_request(page, signed, {"AUTHORIZATION": "SIGNED"})
+    approval = make_request(
+        page, oauth, {"AUTHORIZATION": "OAUTH", "OAUTH_SERVICE_NAME": "contacts"}
+    )
+
+    assert sorted(form["authz"] for form in started) == ["oauth", "signed"]
+    by_url = {form["url"]: form for form in started}
+    assert by_url[signed]["signViewer"] == "false"
+    assert by_url[signed]["st"] == "TOKEN"
+    assert by_url[oauth]["OAUTH_SERVICE_NAME"] == "contacts"
+    assert unsigned["text"].startswith("none:")
+    assert first["text"] in ("signed:1", "signed:2")
+    assert again["text"] != first["text"]
+    assert approval["text"] in ("oauth:1", "oauth:2")
+    assert len(gadget.posted) == 4
+
+
 def test_rpc_calls_reach_the_container_handlers(
     origins: dict[str, Origin],
     browser_page: BrowserPage,  # noqa: F811

@@ -377,3 +377,40 @@ async def test_hostile_messages_and_prefs_stay_inside_their_json(monkeypatch) ->
     assert script_json_of(html, "gadgets.Prefs.setMessages_") == {"evil": HOSTILE}
     assert "<title>&lt;/script&gt;" in html
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in html  # the __UP_ body value
+
+
+# -- signed and OAuth preloads ---------------------------------------------
+
+
+async def test_signed_and_oauth_preloads_are_handed_to_the_page_not_fetched(
+    monkeypatch, fake_upstream
+) -> None:
+    preloads = (
+        '<Require feature="core.io"/>'
+        '<Preload href="https://api.example/signed" authz="signed"'
+        ' sign_viewer="false"/>'
+        '<Preload href="https://api.example/oauth" authz="oauth"'
+        ' oauth_service_name="contacts" oauth_token_name="ro"/>'
+        '<Preload href="https://api.example/canvas" authz="signed" views="canvas"/>'
+    )
+    html = await page(monkeypatch, spec_xml(module_prefs=preloads))
+
+    config = script_json_of(html, "gadgets.config.init")
+    assert config["core.io"]["authPreloads"] == [
+        {
+            "href": "https://api.example/signed",
+            "authz": "signed",
+            "signOwner": True,
+            "signViewer": False,
+        },
+        {
+            "href": "https://api.example/oauth",
+            "authz": "oauth",
+            "signOwner": True,
+            "signViewer": True,
+            "OAUTH_SERVICE_NAME": "contacts",
+            "OAUTH_TOKEN_NAME": "ro",
+        },
+    ]
+    assert "gadgets.io.preloaded_=[];" in html
+    assert not [c for c in fake_upstream.calls if "api.example" in c.url]

@@ -112,6 +112,7 @@ def gadget_page(
     messages: dict[str, str] | None = None,
     preloaded: list[dict[str, Any]] | None = None,
     parent_origins: list[str] | None = None,
+    auth_preloads: list[dict[str, Any]] | None = None,
     body: str = "",
 ) -> str:
     """A gadget page shaped like the renderer's output."""
@@ -122,6 +123,8 @@ def gadget_page(
     config["core.util"] = {name: {} for name in GADGET_FEATURES}
     if parent_origins is not None:
         config["rpc"] = {"parentOrigins": parent_origins}
+    if auth_preloads:
+        config["core.io"] = {**config.get("core.io", {}), "authPreloads": auth_preloads}  # type: ignore[dict-item]
     return f"""<!DOCTYPE html><html><head>
 <style>html,body{{height:100%;width:100%;overflow:auto;margin:0}}</style>
 <script src="/js/gadget.js"></script>
