@@ -778,27 +778,64 @@ async def exchange(
 
 @dataclass
 class CallbackOutcome:
-    """How the callback went; ``hand_back`` lets the page give the URL to
-    the gadget frame (same origin only), for browsers that dropped the
-    binding cookie: the frame then finishes with OAUTH_RECEIVED_CALLBACK
-    under its own security token, which must be the dance's viewer."""
+    """How the callback went; ``ask_session`` means the browser lacks the
+    binding cookie (a browser that refuses cookies from frames, or another
+    person's browser), so the view sends it on to the container host, where
+    the container session decides (``complete_dance_for_session``)."""
 
     completed: bool
     message: str
     gadget_origin: str = ""
     status: int = 200
-    hand_back: bool = False
+    ask_session: bool = False
 
 
 async def complete_dance(
     *, state: str, oauth_token: str, verifier: str, binding: str, host: str
 ) -> CallbackOutcome:
-    """The callback: check everything, then exchange and store the token."""
-    dance = await PendingDance.objects.filter(state=state).afirst() if state else None
-    refusal = _refusal(dance, oauth_token, binding, host)
+    """The callback on the gadget's host: the binding cookie vouches for the
+    browser. Without it the view sends the browser on to the container
+    host, where ``complete_dance_for_session`` asks the session instead."""
+    dance = await _open_dance(state)
+    refusal = _refusal(dance, oauth_token, host=host)
+    if refusal is None and dance is not None and not _bound(dance, binding):
+        refusal = _OTHER_BROWSER
     if refusal is not None or dance is None:
         security_logger.info("OAuth callback refused: %s", refusal)
         return _refused(dance, refusal or "", host)
+    return await _complete(dance, verifier)
+
+
+async def complete_dance_for_session(
+    *, state: str, oauth_token: str, verifier: str, viewer: str
+) -> CallbackOutcome:
+    """The callback on the container host: completes only when the browser's
+    container session belongs to the dance's viewer. An approval URL handed
+    to someone else arrives here with that person's session (or none) and
+    completes nothing, so the session-fixation attack of 2009 fails."""
+    dance = await _open_dance(state)
+    refusal = _refusal(dance, oauth_token, host=None)
+    if refusal is None and dance is not None and not viewer:
+        refusal = _SIGN_IN
+    elif refusal is None and dance is not None and viewer != dance.viewer:
+        refusal = _OTHER_PERSON
+    if refusal is not None or dance is None:
+        security_logger.info("OAuth callback refused on the container: %s", refusal)
+        origin = gadget_origin(dance.gadget_url) if dance is not None else ""
+        status = 401 if refusal == _SIGN_IN else 403 if dance is not None else 400
+        return CallbackOutcome(False, refusal or "", origin, status)
+    return await _complete(dance, verifier)
+
+
+async def _open_dance(state: str) -> PendingDance | None:
+    return await PendingDance.objects.filter(state=state).afirst() if state else None
+
+
+def _bound(dance: PendingDance, binding: str) -> bool:
+    return bool(binding) and hmac.compare_digest(_digest(binding), dance.binding_digest)
+
+
+async def _complete(dance: PendingDance, verifier: str) -> CallbackOutcome:
     origin = gadget_origin(dance.gadget_url)
     if not await _claim(dance):
         return CallbackOutcome(
@@ -824,29 +861,39 @@ def _refused(dance: PendingDance | None, refusal: str, host: str) -> CallbackOut
     if dance is None or host.lower() != locked_host(dance.gadget_url):
         return CallbackOutcome(False, refusal, status=400)
     origin = gadget_origin(dance.gadget_url)
-    hand_back = refusal == _OTHER_BROWSER
-    return CallbackOutcome(False, refusal, origin, 403 if hand_back else 400, hand_back)
+    ask_session = refusal == _OTHER_BROWSER
+    return CallbackOutcome(
+        False, refusal, origin, 403 if ask_session else 400, ask_session
+    )
 
 
 _OTHER_BROWSER = (
     "This approval was opened in a browser other than the one that asked "
     "for it; nothing was stored. Return to the gadget to finish."
 )
+_OTHER_PERSON = (
+    "This approval was asked for by another person's gadget; nothing was "
+    "stored. If you did not ask for it, you can ignore it."
+)
+_SIGN_IN = (
+    "Sign in to the container in this browser to finish approving; nothing "
+    "was stored yet."
+)
 
 
 def _refusal(
-    dance: PendingDance | None, oauth_token: str, binding: str, host: str
+    dance: PendingDance | None, oauth_token: str, *, host: str | None
 ) -> str | None:
+    """What is wrong with this callback apart from who the browser is;
+    ``host`` is the gadget host it arrived on (None: the container)."""
     if dance is None:
         return "This approval link is not valid."
-    if host.lower() != locked_host(dance.gadget_url):
+    if host is not None and host.lower() != locked_host(dance.gadget_url):
         return "This approval link belongs to another gadget."
     if dance.used_at is not None:
         return "This approval link was already used."
     if not dance.is_open():
         return "This approval link has expired; start again from the gadget."
-    if not binding or not hmac.compare_digest(_digest(binding), dance.binding_digest):
-        return _OTHER_BROWSER
     token, _ = dance.get_request_token()
     if not hmac.compare_digest(token, oauth_token):
         return "The provider sent back a different request token; nothing was stored."

@@ -8,6 +8,11 @@ from . import views
 
 urlpatterns: list[URLPattern] = [
     path(
+        "gadgets/oauthcallback",
+        views.oauth_callback_on_container,
+        name="oauthproxy-callback-container",
+    ),
+    path(
         "gadgets/oauth/public.cer",
         views.public_certificate,
         name="oauthproxy-public-certificate",

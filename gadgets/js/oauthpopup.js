@@ -8,10 +8,12 @@
  *   doneLink.onclick = popup.createApprovedOnClick();
  *
  * The person is done when the window closes (polled), or when the
- * container's OAuth callback page, served on this gadget's own host, says
- * so with {type: "gadgets.oauth.approved"}: through window.opener's
- * postMessage (checked to come from this very origin) or, when the browser
- * cut window.opener, through a BroadcastChannel named "gadgets.oauth".
+ * container's OAuth callback page says so with
+ * {type: "gadgets.oauth.approved"}: through window.opener's postMessage,
+ * accepted only from this very origin (the callback on the gadget's own
+ * host) or from the container's (the callback's second chance, for
+ * browsers that keep no cookies from frames), or, when the browser cut
+ * window.opener, through a BroadcastChannel named "gadgets.oauth".
  */
 gadgets.oauth = gadgets.oauth || {};
 
@@ -27,6 +29,18 @@ gadgets.oauth = gadgets.oauth || {};
   function ownOrigin() {
     return window.location.origin ||
         window.location.protocol + '//' + window.location.host;
+  }
+
+  // The container's origin: the parent parameter, which the server only
+  // accepts when it names the container.
+  function containerOrigin() {
+    var parent = gadgets.util.getUrlParameters().parent || '';
+    var match = /^(https?:\/\/[^\/?#]+)/.exec(parent);
+    return match ? match[1] : null;
+  }
+
+  function trusted(origin) {
+    return origin === ownOrigin() || origin === containerOrigin();
   }
 
   gadgets.oauth.Popup = function (destination, windowOptions, onOpen, onClose) {
@@ -46,7 +60,7 @@ gadgets.oauth = gadgets.oauth || {};
   proto.listen_ = function () {
     var self = this;
     this.onMessage_ = function (event) {
-      if (event.origin === ownOrigin() && isApproval(event.data)) {
+      if (trusted(event.origin) && isApproval(event.data)) {
         self.finish_();
       }
     };

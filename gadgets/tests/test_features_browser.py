@@ -469,7 +469,7 @@ def test_oauth_popup_closes_on_the_callback_page_message(
     assert page.evaluate("window.doneCount") == 3
 
 
-def test_oauth_popup_ignores_approval_from_another_origin(
+def test_oauth_popup_takes_approval_only_from_its_own_or_the_container_origin(
     origins: dict[str, Origin],
     browser_page: BrowserPage,  # noqa: F811
 ) -> None:
@@ -483,10 +483,24 @@ def test_oauth_popup_ignores_approval_from_another_origin(
         window.popup.createOpenerOnClick()();"""
     )
 
-    page.evaluate("frames['g1'].postMessage({type: 'gadgets.oauth.approved'}, '*')")
+    evil = origins["evil"].base + "/unparented.html"
+    page.evaluate(
+        """src => new Promise(resolve => { var f = document.createElement('iframe');
+            f.name = 'evil'; f.onload = resolve; f.src = src;
+            document.body.appendChild(f); })""",
+        evil,
+    )
+    evil_frame = page.frame(name="evil")
+    assert evil_frame is not None
+    evil_frame.evaluate(
+        "parent.frames['g1'].postMessage({type: 'gadgets.oauth.approved'}, '*')"
+    )
     page.wait_for_timeout(300)
-
     assert frame.evaluate("window.doneCount") == 0
+
+    # The container's own callback page (its second chance) is trusted.
+    page.evaluate("frames['g1'].postMessage({type: 'gadgets.oauth.approved'}, '*')")
+    frame.wait_for_function("window.doneCount === 1")
 
 
 def test_tabs_and_minimessage_build_their_elements(

@@ -53,15 +53,54 @@ def test_full_dance_stores_the_token_and_the_next_request_gets_data(world, clien
     assert dict(data["params"])["opensocial_viewer_id"] == "alice"
 
 
-def test_callback_from_another_browser_is_refused_and_nothing_stored(world, client):
+def _on_container(client, response):
+    """Follow the gadget host's redirect to the container host's callback."""
+    assert response.status_code == 302, response.content
+    location = urlsplit(response["Location"])
+    assert f"{location.scheme}://{location.netloc}" == "http://localhost:8000"
+    assert response["Referrer-Policy"] == "no-referrer"
+    return client.get(f"{location.path}?{location.query}", HTTP_HOST="localhost:8000")
+
+
+def test_callback_from_another_browser_is_refused_and_nothing_stored(
+    world, client, django_user_model
+):
     first = world.fetch()
-    redirect = world.approve(first)
-    response = world.callback(client, redirect, None)
-    assert response.status_code == 403
-    assert "other than the one that asked" in response.content.decode()
+    redirect = world.approve(first, user="victim")
+    client.force_login(django_user_model.objects.create(username="victim"))
+    page = _on_container(client, world.callback(client, redirect, None))
+    assert page.status_code == 403
+    assert "another person" in page.content.decode()
+    assert "gadgets.oauth.approved" not in page.content.decode()
     assert AccessToken.objects.count() == 0
     client.cookies[first.binding_cookie.name] = "forged-binding"
-    assert world.callback(client, redirect, None).status_code == 403
+    page = _on_container(client, world.callback(client, redirect, None))
+    assert page.status_code == 403
+    assert AccessToken.objects.count() == 0
+    assert PendingDance.objects.get().used_at is None
+
+
+def test_browser_without_the_binding_completes_with_the_viewers_session(
+    world, client, django_user_model
+):
+    first = world.fetch()
+    redirect = world.approve(first)
+    client.force_login(django_user_model.objects.create(username="alice"))
+    page = _on_container(client, world.callback(client, redirect, None))
+    assert page.status_code == 200, page.content
+    assert json.dumps(f"http://{locked_host(GADGET)}") in page.content.decode()
+    assert AccessToken.objects.get().viewer == "alice"
+    assert _data(world.fetch())["user"] == "alice"
+    again = world.callback(client, redirect, None)
+    assert again.status_code == 400 and "already used" in again.content.decode()
+
+
+def test_browser_without_session_or_binding_is_asked_to_sign_in(world, client):
+    first = world.fetch()
+    redirect = world.approve(first)
+    page = _on_container(client, world.callback(client, redirect, None))
+    assert page.status_code == 401
+    assert "/accounts/login/?next=%2Fgadgets%2Foauthcallback" in page.content.decode()
     assert AccessToken.objects.count() == 0
 
 
