@@ -90,11 +90,9 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpResponse
 
-from . import outbound
+from . import caches, outbound
 from .errors import (
     AuthzNotSupported,
     GadgetError,
@@ -446,7 +444,7 @@ async def proxy_fetch(req: ProxyRequest, token: SecurityToken) -> Result:
     if key is None:
         result, _ttl_seconds = await _fetch_unsigned(req)
         return result
-    kept = await _cache_get(key)
+    kept = await caches.aget(key)
     if kept is not None and kept[0] > time.time():
         return kept[1]
     return await _shared(key, lambda: _fetch_and_keep(req, key, kept))
@@ -634,36 +632,11 @@ async def _remember(
 ) -> None:
     if ttl_seconds > 0:
         entry = (time.time() + ttl_seconds, result)
-        await _cache_set(key, entry, ttl_seconds + STALE_SECONDS)
+        await caches.aset(key, entry, ttl_seconds + STALE_SECONDS)
     elif had_entry and result["rc"] < 500:
         # The upstream now answers differently (no-store, or an error it
         # means): an old copy must not come back as a stale fallback.
-        await _cache_delete(key)
-
-
-# Django's async cache methods hop to one shared thread for every call; the
-# in-process cache does no I/O, so it is called directly instead.
-async def _cache_get(key: str) -> Any:
-    store = caches["default"]
-    if isinstance(store, LocMemCache):
-        return store.get(key)
-    return await store.aget(key)
-
-
-async def _cache_set(key: str, value: Any, timeout_seconds: int) -> None:
-    store = caches["default"]
-    if isinstance(store, LocMemCache):
-        store.set(key, value, timeout_seconds)
-    else:
-        await store.aset(key, value, timeout_seconds)
-
-
-async def _cache_delete(key: str) -> None:
-    store = caches["default"]
-    if isinstance(store, LocMemCache):
-        store.delete(key)
-    else:
-        await store.adelete(key)
+        await caches.adelete(key)
 
 
 # Answering ----------------------------------------------------------------

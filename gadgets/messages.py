@@ -25,9 +25,8 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 
-from . import outbound
+from . import caches, outbound
 from .errors import GadgetError, SpecError, SpecFetchError
 from .spec import collect_messages
 from .spec_model import LocaleSpec, Spec
@@ -106,11 +105,11 @@ async def external_bundle(url: str, *, nocache: bool = False) -> dict[str, str]:
     """The messages of the bundle at ``url``, from the cache when possible."""
     key = _cache_key(url)
     if not nocache:
-        cached = await cache.aget(key)
+        cached = await caches.aget(key)
         if cached is not None:
             return cached
     messages = await _fetch_bundle(url)
-    await cache.aset(key, messages, settings.GADGETS["SPEC_TTL_SECONDS"])
+    await caches.aset(key, messages, settings.GADGETS["SPEC_TTL_SECONDS"])
     return messages
 
 

@@ -45,9 +45,8 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 
-from . import features, messages, outbound, specfetch, substitution
+from . import caches, features, messages, outbound, specfetch, substitution
 from .errors import GadgetError, WrongHost
 from .iframe_url import Instance, Locale, pref_values, select_view, url_view_url
 from .locked_domain import canonical_gadget_url, gadget_origin, locked_host
@@ -309,7 +308,7 @@ async def fetch_preloads(
 async def _preload(href: str, *, nocache: bool) -> dict[str, object]:
     key = "gadgets:preload:" + hashlib.sha256(href.encode("utf-8")).hexdigest()
     if not nocache:
-        cached = await cache.aget(key)
+        cached = await caches.aget(key)
         if cached is not None:
             return dict(cached)
     try:
@@ -326,7 +325,7 @@ async def _preload(href: str, *, nocache: bool) -> dict[str, object]:
     result = _preload_result(href, response)
     ttl_seconds = _cache_seconds(response)
     if ttl_seconds > 0:
-        await cache.aset(key, result, ttl_seconds)
+        await caches.aset(key, result, ttl_seconds)
     return result
 
 

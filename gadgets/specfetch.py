@@ -30,10 +30,9 @@ from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
-from . import outbound
+from . import caches, outbound
 from .errors import DestinationBlocked, GadgetError, SpecError, SpecFetchError
 from .locked_domain import canonical_gadget_url
 from .models import GadgetSpec
@@ -73,7 +72,7 @@ def cache_key(url: str) -> str:
 async def get_spec(url: str, *, nocache: bool = False) -> Spec:
     """The parsed spec at ``url``, from the cache when it is fresh."""
     canonical = canonical_gadget_url(url)
-    entry = await cache.aget(cache_key(canonical))
+    entry = await caches.aget(cache_key(canonical))
     if entry is not None and not nocache and entry.fresh_until > time.time():
         return entry.spec
     return await _refresh_once(canonical, stale=entry.spec if entry else None)
@@ -196,4 +195,4 @@ async def _save(url: str, fetched: _Fetched, spec: Spec) -> None:
 async def _cache(url: str, spec: Spec) -> None:
     ttl_seconds = settings.GADGETS["SPEC_TTL_SECONDS"]
     entry = _Entry(spec, fresh_until=time.time() + ttl_seconds)
-    await cache.aset(cache_key(url), entry, ttl_seconds + STALE_GRACE_SECONDS)
+    await caches.aset(cache_key(url), entry, ttl_seconds + STALE_GRACE_SECONDS)

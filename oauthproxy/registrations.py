@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.cache import cache
 
+from gadgets import caches
 from gadgets.locked_domain import canonical_gadget_url
 
 from . import conf, crypto
@@ -62,7 +63,7 @@ def _from_row(row: ConsumerRegistration) -> Consumer:
 async def find_consumer(gadget_url: str, service_name: str) -> Consumer | None:
     """The enabled registration for (gadget, service), or None."""
     key = cache_key(gadget_url, service_name)
-    cached = await cache.aget(key)
+    cached = await caches.aget(key)
     if cached == _NONE:
         return None
     if isinstance(cached, Consumer):
@@ -73,7 +74,7 @@ async def find_consumer(gadget_url: str, service_name: str) -> Consumer | None:
         enabled=True,
     ).afirst()
     found = _from_row(row) if row is not None else None
-    await cache.aset(key, found or _NONE, conf.get("REGISTRATION_CACHE_SECONDS"))
+    await caches.aset(key, found or _NONE, conf.get("REGISTRATION_CACHE_SECONDS"))
     return found
 
 
