@@ -222,6 +222,20 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# Under ASGI each request's ORM calls run on a thread of their own, so
+# without a pool every request would open a new PostgreSQL connection.
+# Connections per web process kept in psycopg's pool (0: no pool); on by
+# default in production only, where DATABASE_CONN_MAX_AGE must stay 0.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0 if DEBUG else 20)
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and DATABASE_POOL_MAX_SIZE > 0
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis for cache and broker when set; otherwise everything is in-process.

@@ -92,3 +92,36 @@ def test_a_malformed_encryption_key_is_refused_with_its_position(
         pytest.raises(ImproperlyConfigured, match="entry 2"),
     ):
         keyring.ring()
+
+
+def _pool_of(tmp_path: Path, **env: str) -> str:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}).get('pool'))"
+    )
+    full_env = {**os.environ, "VAR_DIR": str(tmp_path), **env}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**full_env, "DJANGO_SETTINGS_MODULE": "container.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_production_postgres_pools_connections(tmp_path: Path) -> None:
+    production = {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "x" * 60,
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "DATABASE_URL": "postgres://app@db.example:5432/container",
+    }
+    assert "'max_size': 20" in _pool_of(tmp_path, **production)
+    sized = _pool_of(tmp_path, **production, DATABASE_POOL_MAX_SIZE="5")
+    assert "'max_size': 5" in sized
+    assert _pool_of(tmp_path, **production, DATABASE_POOL_MAX_SIZE="0") == "None"
+    sqlite = {**production, "DATABASE_URL": ""}
+    assert _pool_of(tmp_path, **sqlite) == "None"
