@@ -161,3 +161,16 @@ def test_signed_fetch_over_http_sends_identity_parameters(world, gadget_client):
 def test_the_same_function_serves_http_and_direct_calls(world):
     request = world.request()
     assert async_to_sync(dance.fetch)(request).approval_url
+
+
+def test_warm_oauth_makerequest_over_http_makes_at_most_two_queries(
+    world, gadget_client, client, django_assert_max_num_queries
+):
+    world.connect(client)
+    _post(world, gadget_client)  # fills the registration cache
+    before = len(world.fake.calls)
+    with django_assert_max_num_queries(2):
+        entry = _entry(_post(world, gadget_client), world.provider.resource_url)
+    assert json.loads(entry["body"])["user"] == "alice"
+    [call] = world.fake.calls[before:]  # the resource only: no spec fetch
+    assert call.url.startswith(world.provider.resource_url + "?")
