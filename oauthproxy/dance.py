@@ -67,6 +67,7 @@ from gadgets.security_token import SecurityToken
 from gadgets.spec_model import OAuthService
 
 from . import client, conf, keys
+from .crypto import SecretUnavailable
 from . import state as oauth_state
 from .client import Call, Signer, Trace
 from .errors import (
@@ -192,6 +193,17 @@ async def fetch(request: OAuthFetch) -> OAuthResult:
         return await _fetch_oauth(request, trace)
     except OAuthError as error:
         return await _failed(request, error, trace)
+    except SecretUnavailable as error:
+        # Fail closed: never sign with a guess, never delete what a restored
+        # key would open again. The operator must act; the gadget is told.
+        logger.error("OAuth request refused: %s", error.message)
+        unavailable = OAuthError(
+            BAD_OAUTH_CONFIGURATION,
+            f"The container cannot open the stored secret needed to sign for "
+            f"service {_named(request.service_name)}: its encryption key is "
+            "missing or changed. This is the container operator's to fix.",
+        )
+        return await _failed(request, unavailable, trace)
 
 
 async def _fetch_oauth(request: OAuthFetch, trace: Trace) -> OAuthResult:

@@ -174,3 +174,21 @@ def test_warm_oauth_makerequest_over_http_makes_at_most_two_queries(
     assert json.loads(entry["body"])["user"] == "alice"
     [call] = world.fake.calls[before:]  # the resource only: no spec fetch
     assert call.url.startswith(world.provider.resource_url + "?")
+
+
+def test_a_secret_under_a_missing_key_fails_closed_in_the_envelope(
+    world, gadget_client, caplog
+):
+    from cryptography.fernet import Fernet
+    from django.test import override_settings
+
+    with override_settings(ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+        entry = _entry(_post(world, gadget_client), world.provider.resource_url)
+    assert entry["rc"] == 403
+    assert entry["oauthError"] == "BAD_OAUTH_CONFIGURATION"
+    assert "encryption key" in entry["oauthErrorText"]
+    assert not world.provider.received
+    assert any(
+        r.levelname == "ERROR" and "ENCRYPTION_KEYS" in r.getMessage()
+        for r in caplog.records
+    )
