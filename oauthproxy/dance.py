@@ -67,9 +67,9 @@ from gadgets.security_token import SecurityToken
 from gadgets.spec_model import OAuthService
 
 from . import client, conf, keys
-from .crypto import SecretUnavailable
 from . import state as oauth_state
 from .client import Call, Signer, Trace
+from .crypto import SecretUnavailable
 from .errors import (
     BAD_OAUTH_CONFIGURATION,
     INVALID_PARAMETER,
