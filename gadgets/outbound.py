@@ -36,6 +36,7 @@ recognised and refused there (a request loop).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ipaddress
 import logging
@@ -45,7 +46,8 @@ import ssl
 import time
 import unicodedata
 import zlib
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -403,9 +405,136 @@ class _VettedBackend(httpcore.AnyIOBackend):
         raise failure or httpcore.ConnectError(f"No address for {host}.")
 
 
+_OriginKey = tuple[bytes, bytes, int]
+
+
+class OriginPool:
+    """Keep-alive HTTP/1.1 connections grouped by origin, O(1) per request.
+
+    httpcore's ``AsyncConnectionPool`` rescans every connection for every
+    queued request each time any of them changes state: quadratic in the
+    number of requests in flight. With 500 concurrent fetches of an upstream
+    that answers in 1 s it took 12 to 15 s and timed some out. Here a request
+    takes its origin's most recently used idle connection or opens a new
+    one, and gives it back when its answer is read; a semaphore bounds the
+    requests in flight (and so the sockets open at once). Each connection is
+    httpcore's own, so framing, keep-alive and TLS stay httpcore's work, and
+    every new socket still goes through ``_VettedBackend``.
+    """
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext,
+        max_connections: int,
+        keepalive_expiry: float,
+        network_backend: httpcore.AsyncNetworkBackend,
+    ) -> None:
+        self._ssl_context = ssl_context
+        self._limit = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._backend = network_backend
+        self._slots = asyncio.Semaphore(max_connections)
+        self._idle: dict[_OriginKey, deque[httpcore.AsyncHTTPConnection]] = {}
+        self._idle_count = 0
+        self.opened = 0  # connections opened over the pool's life
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: httpcore.URL,
+        *,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes | None,
+        extensions: dict[str, Any],
+        wait_seconds: float,
+    ) -> AsyncIterator[httpcore.Response]:
+        """One exchange; the answer's body is read inside the ``with``."""
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpcore.PoolTimeout("No outbound connection was free.") from None
+        try:
+            origin = url.origin
+            key = (origin.scheme, origin.host, origin.port)
+            connection = await self._take_idle(key)
+            if connection is None:
+                connection = httpcore.AsyncHTTPConnection(
+                    origin,
+                    ssl_context=self._ssl_context,
+                    keepalive_expiry=self._keepalive_expiry,
+                    network_backend=self._backend,
+                )
+                self.opened += 1
+            if content is not None:
+                # Framing is ours: callers' Content-Length was dropped.
+                headers = [*headers, (b"Content-Length", b"%d" % len(content))]
+            request = httpcore.Request(
+                method, url, headers=headers, content=content, extensions=extensions
+            )
+            try:
+                response = await connection.handle_async_request(request)
+            except BaseException:
+                await _close_shielded(connection)
+                raise
+            try:
+                yield response
+            finally:
+                try:
+                    with anyio.CancelScope(shield=True):
+                        await response.aclose()
+                finally:
+                    await self._give_back(key, connection)
+        finally:
+            self._slots.release()
+
+    async def _take_idle(self, key: _OriginKey) -> httpcore.AsyncHTTPConnection | None:
+        idle = self._idle.get(key)
+        while idle:
+            connection = idle.pop()
+            self._idle_count -= 1
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await _close_shielded(connection)
+        return None
+
+    async def _give_back(
+        self, key: _OriginKey, connection: httpcore.AsyncHTTPConnection
+    ) -> None:
+        if not connection.is_idle() or self._idle_count >= self._limit:
+            await _close_shielded(connection)
+            return
+        idle = self._idle.setdefault(key, deque())
+        # The oldest connections sit at the left: drop those past expiry.
+        while idle and idle[0].has_expired():
+            self._idle_count -= 1
+            await _close_shielded(idle.popleft())
+        idle.append(connection)
+        self._idle_count += 1
+
+    def idle_connections(self) -> int:
+        return self._idle_count
+
+    async def aclose(self) -> None:
+        idle, self._idle, self._idle_count = self._idle, {}, 0
+        for connections in idle.values():
+            for connection in connections:
+                await _close_shielded(connection)
+
+
+async def _close_shielded(connection: httpcore.AsyncHTTPConnection) -> None:
+    with anyio.CancelScope(shield=True):
+        try:
+            await connection.aclose()
+        except Exception:  # closing a broken socket may fail too
+            logger.debug("Closing an outbound connection failed", exc_info=True)
+
+
 @dataclass
 class _LoopPool:
-    pool: httpcore.AsyncConnectionPool
+    pool: OriginPool
     closer: AsyncGenerator[None, None]
 
 
@@ -415,7 +544,7 @@ class _LoopPool:
 _pools: WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = WeakKeyDictionary()
 
 
-async def _pool() -> httpcore.AsyncConnectionPool:
+async def _pool() -> OriginPool:
     """The connection pool of the running event loop."""
     loop = asyncio.get_running_loop()
     entry = _pools.get(loop)
@@ -433,21 +562,17 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _new_pool() -> httpcore.AsyncConnectionPool:
-    limit = settings.GADGETS["MAX_CONNECTIONS"]
-    return httpcore.AsyncConnectionPool(
+def _new_pool() -> OriginPool:
+    return OriginPool(
         ssl_context=_ssl_context(),
-        max_connections=limit,
-        max_keepalive_connections=limit,
+        max_connections=settings.GADGETS["MAX_CONNECTIONS"],
         keepalive_expiry=5.0,
-        http1=True,
-        http2=False,
         network_backend=_VettedBackend(),
     )
 
 
 async def _close_with_loop(
-    loop: asyncio.AbstractEventLoop, pool: httpcore.AsyncConnectionPool
+    loop: asyncio.AbstractEventLoop, pool: OriginPool
 ) -> AsyncGenerator[None, None]:
     """Suspended for the pool's life; closing it closes the pool.
 
@@ -605,7 +730,8 @@ async def _send(
             url,
             headers=headers,
             content=hop.body,
-            extensions={"timeout": {**timeouts, "pool": deadline}},
+            extensions={"timeout": timeouts},
+            wait_seconds=deadline,
         ) as response:
             return await _answer(response, target, cap, follow_redirects)
     except httpcore.TimeoutException:

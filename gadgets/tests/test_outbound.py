@@ -6,6 +6,7 @@ kept), connection reuse and the synchronous entry point.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import time
@@ -386,3 +387,49 @@ async def test_https_with_a_bad_certificate_is_an_upstream_error(
             await fetch(OutboundRequest(server.url("/s", "tls.example")))
 
     assert server.requests == []
+
+
+async def test_concurrent_requests_reuse_their_connections(settings: Any) -> None:
+    """A second wave of as many concurrent requests opens no new socket."""
+    concurrency = 40
+
+    def slow(request: Recorded) -> Reply:
+        time.sleep(0.05)  # keep every request of a wave in flight at once
+        return Reply(body=b"ok")
+
+    with http_server(slow) as server:
+        allow(settings, server)
+        url = server.url("/wave")
+        for _ in range(2):
+            answers = await asyncio.gather(
+                *(fetch(OutboundRequest(url)) for _ in range(concurrency))
+            )
+            assert [a.body for a in answers] == [b"ok"] * concurrency
+
+    assert len(server.requests) == 2 * concurrency
+    assert server.connections <= concurrency
+    assert (await outbound._pool()).opened == server.connections
+
+
+async def test_max_connections_bounds_sockets_open_at_once(settings: Any) -> None:
+    """Requests past MAX_CONNECTIONS wait for a free connection."""
+    settings.GADGETS = {**settings.GADGETS, "MAX_CONNECTIONS": 3}
+    await outbound.close_pool()  # the next fetch builds a pool with the limit
+    peak = 0
+
+    def slow(request: Recorded) -> Reply:
+        nonlocal peak
+        peak = max(peak, server.open_connections)
+        time.sleep(0.05)
+        return Reply(body=b"ok")
+
+    with http_server(slow) as server:
+        allow(settings, server)
+        answers = await asyncio.gather(
+            *(fetch(OutboundRequest(server.url("/x"))) for _ in range(12))
+        )
+
+    assert len(answers) == 12
+    assert len(server.requests) == 12
+    assert server.connections == 3
+    assert peak <= 3
