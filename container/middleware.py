@@ -9,31 +9,28 @@ host, because the cookie is host-only).
 
 from __future__ import annotations
 
-import contextvars
-import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib.auth import middleware as django_auth
+from django.contrib.messages import middleware as django_messages
+from django.contrib.sessions import middleware as django_sessions
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.middleware import clickjacking as django_clickjacking
+from django.middleware import common as django_common
+from django.middleware import csrf as django_csrf
+from django.middleware import security as django_security
+from whitenoise.middleware import WhiteNoiseMiddleware
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "request_id", default="-"
-)
+from container.request_ids import request_id_var
+
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 Handler = Callable[[HttpRequest], Any]
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds ``request_id`` to every log record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
 
 
 class _DualMiddleware:
@@ -114,3 +111,157 @@ class HostRoutingMiddleware(_DualMiddleware):
 
 
 AsyncHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
+
+# --- Django's middleware without a thread hop per request ------------------
+#
+# Under ASGI, Django runs every hook of a ``MiddlewareMixin`` middleware
+# through ``sync_to_async``: two thread hops per middleware per request, on
+# a thread created for each request. With the ten middleware of a Django
+# site that cost more than our views: /healthz managed about 270 requests
+# per second. The classes below wrap Django's own middleware and decide, per
+# host kind, how each runs:
+#
+# - hooks that only look at the request and headers (security headers,
+#   common, CSRF, authentication's lazy user, X-Frame-Options) run inline
+#   on the event loop, where any database access would raise Django's
+#   SynchronousOnlyOperation instead of silently blocking;
+# - hooks that may touch the database (the session saved in
+#   process_response, messages kept in the session) keep their thread hop;
+# - on gadget hosts, session, CSRF, authentication and messages do not run
+#   at all: those hosts carry no container session (its cookie is
+#   host-only), and their views (render, makeRequest, callback) use none.
+
+
+def _kind(request: HttpRequest) -> str:
+    kind = getattr(request, "host_kind", None)
+    return kind if isinstance(kind, str) else host_kind(request.get_host())
+
+
+class _Adapted:
+    """Runs one Django middleware as the comment above describes."""
+
+    wrapped: type
+    in_thread = False  # hooks may touch the database
+    skip_on_gadget_hosts = False
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.inner = self.wrapped(get_response)
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        if hasattr(self.inner, "process_view"):
+            self.process_view = (
+                self._aprocess_view if self.is_async else self._process_view
+            )
+
+    def _skipped(self, request: HttpRequest) -> bool:
+        return self.skip_on_gadget_hosts and _kind(request) == "gadget"
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self._acall(request)
+        if self._skipped(request):
+            return self.get_response(request)
+        return self.inner(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        if self._skipped(request):
+            return await self.get_response(request)
+        if self.in_thread:
+            return await self.inner(request)
+        inner = self.inner
+        response = None
+        if hasattr(inner, "process_request"):
+            response = inner.process_request(request)
+        response = response or await self.get_response(request)
+        if hasattr(inner, "process_response"):
+            response = inner.process_response(request, response)
+        return response
+
+    def _process_view(self, request: HttpRequest, *args: Any) -> Any:
+        if self._skipped(request):
+            return None
+        return self.inner.process_view(request, *args)
+
+    async def _aprocess_view(self, request: HttpRequest, *args: Any) -> Any:
+        return self._process_view(request, *args)
+
+
+class SecurityMiddleware(_Adapted):
+    wrapped = django_security.SecurityMiddleware
+
+
+class SessionMiddleware(_Adapted):
+    wrapped = django_sessions.SessionMiddleware
+    in_thread = True
+    skip_on_gadget_hosts = True
+
+
+class CommonMiddleware(_Adapted):
+    wrapped = django_common.CommonMiddleware
+
+
+class CsrfViewMiddleware(_Adapted):
+    wrapped = django_csrf.CsrfViewMiddleware
+    skip_on_gadget_hosts = True
+
+
+class AuthenticationMiddleware(_Adapted):
+    wrapped = django_auth.AuthenticationMiddleware
+    skip_on_gadget_hosts = True
+
+
+class MessageMiddleware(_Adapted):
+    wrapped = django_messages.MessageMiddleware
+    in_thread = True
+    skip_on_gadget_hosts = True
+
+
+class XFrameOptionsMiddleware(_Adapted):
+    wrapped = django_clickjacking.XFrameOptionsMiddleware
+
+
+class StaticFilesMiddleware:
+    """WhiteNoise, with a thread hop only for requests under STATIC_URL.
+
+    WhiteNoise's middleware is synchronous only; Django would otherwise run
+    the whole rest of the stack through it on a thread for every request.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+            self.static = WhiteNoiseMiddleware(_not_static)
+            self.serve_static = sync_to_async(self.static, thread_sensitive=False)
+        else:
+            self.static = WhiteNoiseMiddleware(get_response)
+        self.prefix = settings.STATIC_URL or "/static/"
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not self.is_async:
+            return self.static(request)
+        return self._acall(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(self.prefix):
+            response = await self.serve_static(request)
+            if response is not _NOT_STATIC:
+                return response
+        return await self.get_response(request)
+
+
+_NOT_STATIC = HttpResponseNotFound()
+
+
+def _not_static(request: HttpRequest) -> HttpResponse:
+    return _NOT_STATIC
