@@ -143,8 +143,9 @@ def delete_in_batches(
 # --- Refresh ahead of expiry -----------------------------------------------
 
 
-def tokens_due_for_refresh(now: datetime | None = None) -> list[int]:
-    """Ids of tokens a refresh can renew that expire within the window."""
+def tokens_due_for_refresh(now: datetime | None = None, limit: int = 5000) -> list[int]:
+    """Ids of tokens a refresh can renew that expire within the window,
+    soonest first; the next run takes any beyond ``limit``."""
     now = now or timezone.now()
     window = timedelta(seconds=conf.get("REFRESH_WINDOW_SECONDS"))
     return list(
@@ -156,7 +157,7 @@ def tokens_due_for_refresh(now: datetime | None = None) -> list[int]:
         )
         .exclude(session_handle_encrypted="")
         .order_by("expires_at")
-        .values_list("pk", flat=True)
+        .values_list("pk", flat=True)[:limit]
     )
 
 

@@ -541,8 +541,8 @@ def test_make_request_with_stored_tokens_works_while_redis_is_down(
     assert server.refreshes == 1
 
 
-def test_disconnect_while_the_broker_is_down_answers_and_keeps_the_revocation(
-    server, registration, redis_down, caplog
+def test_disconnect_while_the_broker_is_down_answers_and_the_sweep_revokes_later(
+    worker, server, registration, redis_down, caplog
 ):
     stored, _, _ = store(server)
     alice = User.objects.create_user("alice", password="pw-alice-123")
@@ -558,3 +558,10 @@ def test_disconnect_while_the_broker_is_down_answers_and_keeps_the_revocation(
     assert not AccessToken.objects.filter(pk=stored.pk).exists()
     assert PendingRevocation.objects.count() == 1  # the sweep sends it later
     assert "broker unreachable" in caplog.text
+
+    celery_app.conf.broker_url = settings.REDIS_URL  # Redis is back
+    assert tasks.enqueue(tasks.send_pending_revocations, inline=print)
+    assert results(worker, "send_pending_revocations", 1) == [1]
+    assert results(worker, "revoke_at_provider", 1) == ["revoked"]
+    assert len(server.revocations) == 1
+    assert not PendingRevocation.objects.exists()
