@@ -88,7 +88,7 @@ class Worker:
             self.process.wait(timeout=15)
 
 
-def start_worker(log_path: Path, **env: str) -> Worker:
+def _start(log_path: Path, arguments: list[str], ready: str, **env: str) -> Worker:
     environment = dict(
         os.environ,
         DATABASE_URL=database_url_for_worker(),
@@ -98,29 +98,37 @@ def start_worker(log_path: Path, **env: str) -> Worker:
     )
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [
-            str(CELERY),
-            "-A",
-            "container",
-            "worker",
-            "--pool=threads",
-            "--concurrency=8",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-            f"--hostname=test-{os.getpid()}-{time.monotonic_ns()}@localhost",
-        ],
+        [str(CELERY), "-A", "container", *arguments, "--loglevel=INFO"],
         cwd=ROOT,
         env=environment,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    worker = Worker(process, log_path)
+    started = Worker(process, log_path)
     deadline = time.monotonic() + 60
-    while " ready." not in worker.log():
+    while ready not in started.log():
         if process.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            raise RuntimeError(f"the worker did not start:\n{worker.log()[-3000:]}")
+            started.kill()
+            raise RuntimeError(f"celery did not start:\n{started.log()[-3000:]}")
         time.sleep(0.1)
-    return worker
+    return started
+
+
+def start_worker(log_path: Path, **env: str) -> Worker:
+    arguments = [
+        "worker",
+        "--pool=threads",
+        "--concurrency=8",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        f"--hostname=test-{os.getpid()}-{time.monotonic_ns()}@localhost",
+    ]
+    return _start(log_path, arguments, " ready.", **env)
+
+
+def start_beat(log_path: Path, **env: str) -> Worker:
+    """``celery beat`` with the database scheduler of the settings."""
+    pidfile = log_path.with_suffix(".pid")
+    arguments = ["beat", f"--pidfile={pidfile}", "--max-interval=1"]
+    return _start(log_path, arguments, "beat: Starting", **env)

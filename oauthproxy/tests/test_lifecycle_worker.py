@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from django.contrib.auth.models import User
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from container.celery import app as celery_app
 from gadgets.locked_domain import locked_host
@@ -41,9 +43,11 @@ from oauthproxy.models import (
     PendingDance,
     PendingRevocation,
 )
-from tests.celery_worker import Worker, start_worker
+from tests.celery_worker import Worker, start_beat, start_worker
 from tests.live import free_port
 from tests.provider_server import ProviderServer
+
+from .test_lifecycle import seed_default_schedule
 
 pytestmark = [
     pytest.mark.redis,
@@ -267,6 +271,32 @@ def test_worker_killed_mid_cleanup_leaves_a_clean_run_after_redelivery(
     assert surviving() == expected
 
 
+def test_beat_sends_the_cleanup_on_the_schedule_in_the_database(
+    worker, server, tmp_path: Path
+):
+    seed_default_schedule()
+    # An operator's edit in the admin: the cleanup every second.
+    every_second, _ = IntervalSchedule.objects.get_or_create(
+        every=1, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.filter(task="oauthproxy.tasks.cleanup").update(
+        interval=every_second
+    )
+    PeriodicTask.objects.exclude(task="oauthproxy.tasks.cleanup").update(enabled=False)
+    PendingDance.objects.create(
+        key="gone", viewer="a", expires_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    beat = start_beat(tmp_path / "beat.log")
+    try:
+        [counts] = results(worker, "cleanup", 1)
+    finally:
+        beat.stop()
+
+    assert counts["pending_dances"] == 1
+    assert "Sending due task oauthproxy: cleanup" in beat.log()
+
+
 # --- Refresh ahead of expiry -----------------------------------------------
 
 
@@ -432,6 +462,9 @@ def test_revocation_the_provider_fails_is_retried_later(worker, server, registra
     assert pending.last_error == "HTTP 503"
     assert pending.next_attempt_at > timezone.now()
     assert pending.claimed_until is None
+    # Cancel the scheduled retry, so it does not run during a later test.
+    [task_id] = re.findall(r"revoke_at_provider\[([^\]]+)\] retry", worker.log())
+    celery_app.control.revoke(task_id)
 
 
 def test_disabling_a_registration_retires_its_tokens_and_revokes_them(
