@@ -339,7 +339,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A web request that enqueues must not hang on a broker that is down: one
 # short connection attempt, then the caller logs and moves on.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
-CELERY_BROKER_CONNECTION_MAX_RETRIES = 0
 CELERY_TASK_PUBLISH_RETRY = False
 # Workers themselves keep reconnecting to a broker that comes back.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -119,7 +119,14 @@ class AccessTokenAdmin(admin.ModelAdmin):
     list_filter = ["revoked"]
     search_fields = ["viewer", "gadget_url", "service_name"]
     exclude = ["token_encrypted", "secret_encrypted", "session_handle_encrypted"]
-    readonly_fields = ["key", "created_at", "last_used_at", "expires_at"]
+    readonly_fields = [
+        "key",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "refresh_claimed_until",
+        "probed_at",
+    ]
 
 
 @admin.register(PendingDance)
