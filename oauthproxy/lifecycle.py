@@ -292,13 +292,17 @@ def queue_revocation(token: AccessToken) -> int | None:
     return pending_id
 
 
-def retire_token(token: AccessToken, *, actor: str, reason: str) -> int | None:
-    """Delete ``token`` now, audited, and queue its revocation."""
+def retire_token(token: AccessToken, *, reason: str) -> int | None:
+    """Delete ``token`` now, audited, and queue its revocation.
+
+    The event names the token's person, as every token deletion does, so
+    their Connected services page can say why the connection ended.
+    """
     pending_id = queue_revocation(token)
     token.delete()
     AuditEvent.objects.create(
         kind="token_deleted",
-        actor=actor,
+        actor=token.viewer,
         gadget_url=token.gadget_url,
         service_name=token.service_name,
         target=token.key[:16],
@@ -337,7 +341,7 @@ def retire_registration_tokens(registration: ConsumerRegistration) -> int:
     while batch := list(tokens.order_by("pk")[: conf.get("CLEANUP_BATCH_SIZE")]):
         with transaction.atomic():
             for token in batch:
-                retire_token(token, actor="operator", reason="registration disabled")
+                retire_token(token, reason="registration disabled")
         total += len(batch)
     logger.info("registration %s disabled: %s tokens deleted", registration.pk, total)
     return total
