@@ -25,28 +25,13 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 30
 
 
-def _refresh() -> object:
-    ids = lifecycle.tokens_due_for_refresh()
-    return lifecycle.run_each(ids, lifecycle.refresh_access_token)
-
-
-def _probe() -> object:
-    ids = lifecycle.tokens_due_for_probe()
-    return lifecycle.run_each(ids, lifecycle.probe_access_token)
-
-
-def _revocations() -> object:
-    ids = lifecycle.revocations_due()
-    return lifecycle.run_each(ids, lifecycle.revoke_at_provider)
-
-
 # (name, every N seconds, job): the intervals of the default beat schedule
 # (oauthproxy/migrations/0002_lifecycle.py).
 JOBS: list[tuple[str, int, Callable[[], object]]] = [
     ("cleanup", 3600, lifecycle.cleanup),
-    ("refresh expiring tokens", 300, _refresh),
-    ("probe idle tokens", 3600, _probe),
-    ("send pending revocations", 600, _revocations),
+    ("refresh expiring tokens", 300, lifecycle.refresh_due),
+    ("probe idle tokens", 3600, lifecycle.probe_due),
+    ("send pending revocations", 600, lifecycle.send_revocations_due),
 ]
 
 _started = threading.Event()

@@ -500,3 +500,15 @@ def run_each(ids: list[int], job: Callable[[int], str]) -> dict[str, int]:
             outcome = RETRY
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+def refresh_due() -> dict[str, int]:
+    return run_each(tokens_due_for_refresh(), refresh_access_token)
+
+
+def probe_due() -> dict[str, int]:
+    return run_each(tokens_due_for_probe(), probe_access_token)
+
+
+def send_revocations_due() -> dict[str, int]:
+    return run_each(revocations_due(), revoke_at_provider)

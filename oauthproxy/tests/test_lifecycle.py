@@ -292,3 +292,16 @@ def test_store_token_keeps_one_row_per_key(connected):
     identity = dance.TokenIdentity("alice", GADGET, 1, "contacts", "")
     assert connected.key == identity.key
     assert AccessToken.objects.filter(key=identity.key).count() == 1
+
+
+def test_command_runs_one_job_and_cleanup_needs_delete(connected, capsys):
+    from django.core.management import CommandError, call_command
+
+    _expire_in(60)
+    call_command("run_lifecycle_job", "refresh")
+    assert "refresh: refreshed 1" in capsys.readouterr().out
+
+    with pytest.raises(CommandError, match="--delete"):
+        call_command("run_lifecycle_job", "cleanup")
+    call_command("run_lifecycle_job", "cleanup", "--delete")
+    assert "access_tokens 0" in capsys.readouterr().out
