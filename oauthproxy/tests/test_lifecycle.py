@@ -8,6 +8,9 @@ details (which rows a job picks, what each answer leads to) are quick.
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -305,3 +308,25 @@ def test_command_runs_one_job_and_cleanup_needs_delete(connected, capsys):
         call_command("run_lifecycle_job", "cleanup")
     call_command("run_lifecycle_job", "cleanup", "--delete")
     assert "access_tokens 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "started"), [("", "True"), ("redis://127.0.0.1:1/0", "False")]
+)
+def test_in_process_jobs_start_only_without_a_broker(redis_url, started):
+    script = (
+        "import django; django.setup(); "
+        "from oauthproxy import inprocess; print(inprocess._started.is_set())"
+    )
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="container.settings",
+        LIFECYCLE_IN_PROCESS="1",
+        REDIS_URL=redis_url,
+        DATABASE_URL="",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, timeout=60
+    )
+
+    assert done.stdout.decode().strip().splitlines()[-1] == started
