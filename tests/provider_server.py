@@ -36,6 +36,7 @@ class ProviderServer:
         self.refreshes = 0
         self.refresh_delay_seconds = 0.0
         self.revocations: list[Recorded] = []
+        self.revocation_signed: list[bool] = []  # each one's signature checked
         self.revocation_statuses: list[int] = []  # answered in turn, then 200
         self._lock = threading.Lock()
 
@@ -111,7 +112,22 @@ class ProviderServer:
     def _revoke(self, recorded: Recorded) -> Reply:
         with self._lock:
             self.revocations.append(recorded)
+            self.revocation_signed.append(self._signed_with_a_token(recorded))
             status = (
                 self.revocation_statuses.pop(0) if self.revocation_statuses else 200
             )
         return Reply(status=status, body=b"revoked" if status == 200 else b"down")
+
+    def _signed_with_a_token(self, recorded: Recorded) -> bool:
+        """Whether oauthlib's resource endpoint accepts the request's
+        signature, made with the consumer secret and an access token."""
+        self.provider.validator.problem = ""
+        self.provider.validator.refreshing = True  # expired tokens count
+        endpoint = self.provider.resource_endpoint
+        valid, _ = endpoint.validate_protected_resource_request(
+            f"http://{self.netloc}{recorded.target}",
+            recorded.method,
+            recorded.body.decode(),
+            dict(recorded.headers),
+        )
+        return bool(valid)

@@ -100,6 +100,7 @@ def _provider_reset(server: ProviderServer, worker: Worker, settings: Any) -> No
     server.refreshes = 0
     server.refresh_delay_seconds = 0.0
     server.revocations.clear()
+    server.revocation_signed.clear()
     server.revocation_statuses.clear()
     server.provider.access_tokens.clear()
     server.provider.fail_with = None
@@ -442,6 +443,7 @@ def test_disconnect_deletes_at_once_and_the_worker_revokes_at_the_provider(
     [sent] = server.revocations
     assert sent.method == "POST"
     assert f'oauth_token="{token}"' in sent.headers["authorization"]
+    assert server.revocation_signed == [True]
     assert not PendingRevocation.objects.exists()
     assert AuditEvent.objects.filter(kind="token_revoked_at_provider").count() == 1
     assert token not in worker.log() and secret not in worker.log()
