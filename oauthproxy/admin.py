@@ -21,6 +21,7 @@ from .models import (
     ConsumerRegistration,
     OAuthTrace,
     PendingDance,
+    PendingRevocation,
 )
 
 
@@ -41,6 +42,20 @@ class ConsumerRegistrationForm(forms.ModelForm):
     callback_url = forms.URLField(
         required=False, max_length=2000, assume_scheme="https"
     )
+    probe_url = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="A cheap protected resource; idle tokens get a signed GET "
+        "here, and one the provider refuses is deleted.",
+    )
+    revocation_url = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="Where the provider takes a signed POST that revokes a "
+        "token; used when a person disconnects or this is disabled.",
+    )
 
     class Meta:
         model = ConsumerRegistration
@@ -53,6 +68,8 @@ class ConsumerRegistrationForm(forms.ModelForm):
             "owner",
             "verified",
             "enabled",
+            "probe_url",
+            "revocation_url",
         ]
 
 
@@ -102,7 +119,14 @@ class AccessTokenAdmin(admin.ModelAdmin):
     list_filter = ["revoked"]
     search_fields = ["viewer", "gadget_url", "service_name"]
     exclude = ["token_encrypted", "secret_encrypted", "session_handle_encrypted"]
-    readonly_fields = ["key", "created_at", "last_used_at", "expires_at"]
+    readonly_fields = [
+        "key",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "refresh_claimed_until",
+        "probed_at",
+    ]
 
 
 @admin.register(PendingDance)
@@ -125,3 +149,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 @admin.register(OAuthTrace)
 class OAuthTraceAdmin(admin.ModelAdmin):
     list_display = ["oauth_error", "gadget_url", "service_name", "created_at"]
+
+
+@admin.register(PendingRevocation)
+class PendingRevocationAdmin(admin.ModelAdmin):
+    list_display = ["viewer", "registration", "attempts", "next_attempt_at"]
+    exclude = ["ref", "token_encrypted", "secret_encrypted"]
+    readonly_fields = ["attempts", "last_error", "created_at"]

@@ -63,6 +63,10 @@ class Command(BaseCommand):
         env = dict(
             os.environ, OUTBOUND_ALLOWLIST=",".join(sorted(a for a in allow if a))
         )
+        if not settings.REDIS_URL:
+            # No broker, so no worker or beat: the server runs the token
+            # lifecycle jobs on a thread of its own.
+            env["LIFECYCLE_IN_PROCESS"] = "1"
         uvicorn = shutil.which("uvicorn", path=os.path.dirname(sys.executable))
         if uvicorn is None:
             raise CommandError("uvicorn is not installed; run `make install`.")
