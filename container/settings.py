@@ -287,6 +287,10 @@ CSRF_TRUSTED_ORIGINS = [CONTAINER_ORIGIN]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Popups a page opens (gadgets.oauth.Popup, from a gadget's frame) keep
+# their window.opener, so the approval window can report back and close;
+# plain "same-origin" would cut every such popup loose as it opens.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
