@@ -59,6 +59,11 @@ POLICY = (
 def _with_policy(response: HttpResponseBase) -> HttpResponseBase:
     response["Content-Security-Policy"] = POLICY
     response["Cache-Control"] = "no-store"
+    # Gadgets open the approval page in a popup and watch that window; a
+    # same-origin opener policy would cut it loose the moment it loads, so
+    # the gadget would think the person closed it (real providers of the
+    # era sent no such header either).
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
     return response
 
 
