@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from playwright.sync_api import expect
 
 from tests.live import ROOT, BrowserPage, GadgetHost, LiveApp, run_app
@@ -26,8 +29,17 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-pass-phrase-42"
 SPEC_SANDBOX = "http://provider.localhost:8000"
-CONSUMER_KEY = "e2e-contacts"
-CONSUMER_SECRET = "e2e-contacts-shared-secret"
+# The sandbox's signature method and the container's matching key type.
+METHODS = {
+    "HMAC-SHA1": "HMAC_SYMMETRIC",
+    "RSA-SHA1": "RSA_PRIVATE",
+    "PLAINTEXT": "PLAINTEXT",
+}
+CONSUMER_NAMES = {
+    "HMAC-SHA1": "Contacts gadget",
+    "RSA-SHA1": "Contacts gadget (RSA)",
+    "PLAINTEXT": "Contacts gadget (PLAINTEXT)",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -37,48 +49,81 @@ def _patient_expect() -> Iterator[None]:
     expect.set_options(timeout=5_000)
 
 
+@dataclass
+class OAuthWorld:
+    """The running app and one contacts gadget URL per signature method."""
+
+    app: LiveApp
+    specs: dict[str, str]
+
+
 @pytest.fixture(scope="module")
-def oauth_app(
+def oauth_world(
     gadget_host: GadgetHost, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[LiveApp, str]]:
-    """The app with the sandbox reachable, the contacts gadget served and
-    its consumer key known at both ends; yields the app and the spec URL."""
+) -> Iterator[OAuthWorld]:
+    """The app with the sandbox reachable, the contacts gadget served once
+    per signature method, and each copy's consumer known at both ends."""
     var_dir = tmp_path_factory.mktemp("oauth-app")
     allowlist = [f"127.0.0.1:{gadget_host.port}"]
     with run_app(var_dir, allowlist, allow_sandbox=True) as app:
         spec = (ROOT / "static" / "gadgets" / "contacts.xml").read_text()
-        spec_url = gadget_host.add(
-            "contacts.xml",
-            spec.replace(SPEC_SANDBOX, app.sandbox_origin),
-            "application/xml",
-        )
-        _register(app, var_dir, spec_url)
-        yield app, spec_url
+        spec = spec.replace(SPEC_SANDBOX, app.sandbox_origin)
+        specs = {
+            method: gadget_host.add(f"contacts-{method}.xml", spec, "application/xml")
+            for method in METHODS
+        }
+        _register(app, var_dir, specs)
+        yield OAuthWorld(app, specs)
 
 
-def _register(app: LiveApp, var_dir: Path, spec_url: str) -> None:
-    consumer = {
-        "key": CONSUMER_KEY,
-        "secret": CONSUMER_SECRET,
-        "display_name": "Contacts gadget",
-        "container_name": "the test container",
-    }
-    app.manage("seed_sandbox", "--consumers-json", json.dumps([consumer]))
-    oauth_json = var_dir / "oauth.json"
-    oauth_json.write_text(
-        json.dumps(
-            {
-                spec_url: {
-                    "contacts": {
-                        "consumer_key": CONSUMER_KEY,
-                        "consumer_secret": CONSUMER_SECRET,
-                        "key_type": "HMAC_SYMMETRIC",
-                    }
-                }
-            }
+@pytest.fixture
+def world(oauth_world: OAuthWorld) -> OAuthWorld:
+    return oauth_world
+
+
+def _rsa_key_files(var_dir: Path) -> tuple[str, str]:
+    """A consumer key pair: the private key for the container, the
+    certificate's public key for the provider; returns both file names."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (var_dir / "consumer.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
-    app.manage("import_oauth_config", str(oauth_json))
+    (var_dir / "consumer.pub").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+    )
+    return "consumer.pem", "consumer.pub"
+
+
+def _register(app: LiveApp, var_dir: Path, specs: dict[str, str]) -> None:
+    private_file, public_file = _rsa_key_files(var_dir)
+    sandbox, container = [], {}
+    for method, spec_url in specs.items():
+        key = f"e2e-{method.lower()}"
+        entry: dict[str, str] = {"consumer_key": key, "key_type": METHODS[method]}
+        consumer = {
+            "key": key,
+            "signature_method": method,
+            "display_name": CONSUMER_NAMES[method],
+            "container_name": "the test container",
+        }
+        if method == "RSA-SHA1":
+            entry["consumer_secret_file"] = private_file
+            consumer["certificate_file"] = public_file
+        else:
+            entry["consumer_secret"] = consumer["secret"] = f"{key}-shared-secret"
+        sandbox.append(consumer)
+        container[spec_url] = {"contacts": entry}
+    (var_dir / "sandbox.json").write_text(json.dumps({"consumers": sandbox}))
+    (var_dir / "oauth.json").write_text(json.dumps(container))
+    app.manage("seed_sandbox", "--config", str(var_dir / "sandbox.json"))
+    app.manage("import_oauth_config", str(var_dir / "oauth.json"))
 
 
 def sign_up(page: Any, app: LiveApp, username: str) -> None:
@@ -98,7 +143,9 @@ def add_gadget(page: Any, app: LiveApp, spec_url: str) -> Any:
     return page.frame_locator("#remote_iframe_1")
 
 
-def approve_in_popup(page: Any, frame: Any, *, sign_in: bool) -> Any:
+def approve_in_popup(
+    page: Any, frame: Any, *, sign_in: bool = True, consumer: str = "Contacts gadget"
+) -> Any:
     """Click "Personalize this gadget", then sign in and allow in the popup."""
     with page.expect_popup() as opened:
         frame.locator("#personalize").click()
@@ -108,38 +155,38 @@ def approve_in_popup(page: Any, frame: Any, *, sign_in: bool) -> Any:
         popup.fill("#sandbox-username", "ada")
         popup.fill("#sandbox-password", "ada-sandbox-password")
         popup.click("button[type=submit]")
-    expect(popup.locator(".question")).to_contain_text(
-        "Can Contacts gadget on the test container read your contacts?"
+    expect(popup.locator(".question")).to_have_text(
+        f"Can {consumer} on the test container read your contacts?"
     )
     popup.click("#allow")
     return popup
 
 
-def explain(browser: BrowserPage, app: LiveApp) -> str:
-    return (
-        f"\nconsole: {browser.console}\npage errors: {browser.errors}\n"
-        f"server log:\n{app.log_tail(60)}"
-    )
-
-
-def test_approve_in_the_popup_then_contacts_stay_until_revoked(
-    browser_page: BrowserPage, oauth_app: tuple[LiveApp, str]
-) -> None:
-    app, spec_url = oauth_app
-    page = browser_page.page
-    page.set_default_timeout(20_000)
-    sign_up(page, app, "carol")
-    frame = add_gadget(page, app, spec_url)
-    expect(frame.locator("#personalize")).to_be_visible()
-
-    popup = approve_in_popup(page, frame, sign_in=True)
-
+def expect_contacts(frame: Any, browser: BrowserPage, app: LiveApp) -> None:
     try:
         expect(frame.locator("#contacts")).to_contain_text(
             "Charles Babbage <charles@engine.example>"
         )
     except AssertionError as error:
-        raise AssertionError(f"{error}{explain(browser_page, app)}") from None
+        raise AssertionError(
+            f"{error}\nconsole: {browser.console}\npage errors: {browser.errors}\n"
+            f"server log:\n{app.log_tail(60)}"
+        ) from None
+    expect(frame.locator("#contacts li")).to_have_count(3)
+
+
+def test_approve_in_the_popup_then_contacts_stay_until_revoked(
+    browser_page: BrowserPage, world: OAuthWorld
+) -> None:
+    app, page = world.app, browser_page.page
+    page.set_default_timeout(20_000)
+    sign_up(page, app, "carol")
+    frame = add_gadget(page, app, world.specs["HMAC-SHA1"])
+    expect(frame.locator("#personalize")).to_be_visible()
+
+    popup = approve_in_popup(page, frame)
+
+    expect_contacts(frame, browser_page, app)
     expect(frame.locator("#owner")).to_have_text(
         "Contacts of Ada Lovelace at the sandbox provider"
     )
@@ -156,37 +203,79 @@ def test_approve_in_the_popup_then_contacts_stay_until_revoked(
     # Revoked at the provider: the gadget asks again.
     provider = page.context.new_page()
     provider.goto(f"{app.sandbox_origin}/tokens")
-    expect(provider.locator(".consumer-name")).to_have_text("Contacts gadget")
-    provider.click(".revoke")
-    expect(provider.locator("#no-tokens")).to_be_visible()
+    row = provider.locator(".holder").filter(
+        has=provider.get_by_text("Contacts gadget", exact=True)
+    )
+    row.locator(".revoke").click()
+    expect(provider.locator(".notice")).to_have_text(
+        "Revoked 1 token of Contacts gadget."
+    )
     provider.close()
     page.reload()
     frame = page.frame_locator("#remote_iframe_1")
     expect(frame.locator("#personalize")).to_be_visible()
-    assert browser_page.errors == [], explain(browser_page, app)
+    assert browser_page.errors == []
 
 
 def test_another_container_user_does_not_get_the_first_user_s_token(
-    chromium: Any, oauth_app: tuple[LiveApp, str]
+    chromium: Any, world: OAuthWorld
 ) -> None:
-    app, spec_url = oauth_app
-    first = chromium.new_context()
-    second = chromium.new_context()
+    app = world.app
+    first, second = chromium.new_context(), chromium.new_context()
     try:
         page = first.new_page()
         page.set_default_timeout(20_000)
         sign_up(page, app, "erin")
-        frame = add_gadget(page, app, spec_url)
-        approve_in_popup(page, frame, sign_in=True)
+        frame = add_gadget(page, app, world.specs["HMAC-SHA1"])
+        approve_in_popup(page, frame)
         expect(frame.locator("#contacts li")).to_have_count(3)
 
         other = second.new_page()
         other.set_default_timeout(20_000)
         sign_up(other, app, "dave")
-        other_frame = add_gadget(other, app, spec_url)
+        other_frame = add_gadget(other, app, world.specs["HMAC-SHA1"])
 
         expect(other_frame.locator("#personalize")).to_be_visible()
         expect(other_frame.locator("#contacts li")).to_have_count(0)
     finally:
         first.close()
         second.close()
+
+
+def test_i_ve_approved_access_finishes_when_the_popup_lost_its_opener(
+    browser_page: BrowserPage, world: OAuthWorld
+) -> None:
+    app, page = world.app, browser_page.page
+    page.set_default_timeout(20_000)
+    sign_up(page, app, "frank")
+    frame = add_gadget(page, app, world.specs["HMAC-SHA1"])
+    with page.expect_popup() as opened:
+        frame.locator("#personalize").click()
+    popup = opened.value
+    # What noopener, COOP or a privacy setting does to the popup: the
+    # callback page can then neither tell the gadget nor close itself.
+    popup.evaluate("window.opener = null")
+    popup.fill("#sandbox-username", "ada")
+    popup.fill("#sandbox-password", "ada-sandbox-password")
+    popup.click("button[type=submit]")
+    popup.click("#allow")
+    expect(popup.locator("body")).to_contain_text("Access approved.")
+    expect(frame.locator("#approvaldone")).to_be_visible()
+
+    frame.locator("#approvaldone").click()
+
+    expect_contacts(frame, browser_page, app)
+
+
+@pytest.mark.parametrize("method", ["RSA-SHA1", "PLAINTEXT"])
+def test_rsa_and_plaintext_registrations_complete_the_dance(
+    method: str, browser_page: BrowserPage, world: OAuthWorld
+) -> None:
+    app, page = world.app, browser_page.page
+    page.set_default_timeout(20_000)
+    sign_up(page, app, f"grace-{method.lower()}")
+    frame = add_gadget(page, app, world.specs[method])
+
+    approve_in_popup(page, frame, consumer=CONSUMER_NAMES[method])
+
+    expect_contacts(frame, browser_page, app)
