@@ -32,6 +32,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
+from oauthlib.oauth1.rfc5849.errors import OAuth1Error
 
 from . import accounts, faults, protocol
 from .models import (
@@ -91,7 +92,12 @@ def provider_endpoint(handler: SyncHandler) -> AsyncView:
 
 def _answer(handler: SyncHandler, request: HttpRequest, location: str) -> HttpResponse:
     try:
-        return handler(request)
+        try:
+            return handler(request)
+        except (ValueError, OAuth1Error):
+            # A request oauthlib cannot even parse (a broken Authorization
+            # header, bad percent-encoding): say so rather than fail.
+            raise Problem("parameter_rejected") from None
     except Problem as problem:
         logger.info(
             "sandbox refused consumer=%s problem=%s",
@@ -235,9 +241,12 @@ def faults_api(request: HttpRequest) -> HttpResponse:
     """Read (GET) or change (POST, form-encoded) the signing consumer's
     switches. Signed two-legged by the consumer itself, whatever its
     switches say, so a developer can always switch them back."""
-    signed = protocol.signed_request(request)
     try:
-        consumer = protocol.verify_switch_request(signed)
+        consumer = protocol.verify_switch_request(protocol.signed_request(request))
+    except (ValueError, OAuth1Error):
+        return problem_response(
+            request, Problem("parameter_rejected"), PROBLEM_IN_HEADER
+        )
     except Problem as problem:
         return problem_response(request, problem, PROBLEM_IN_HEADER)
     if request.method == "GET":

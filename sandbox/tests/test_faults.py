@@ -223,3 +223,35 @@ def test_the_json_api_explains_a_bad_value(hmac_signer: Signer) -> None:
         "error": "invalid_switch",
         "detail": "delay_seconds must be between 0 and 60 seconds.",
     }
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        'OAuth oauth_consumer_key="hmac-consumer", oauth_nonce',
+        'OAuth oauth_consumer_key="%zz"',
+        "OAuth \x00",
+    ],
+)
+@pytest.mark.parametrize("path", ["/oauth/request_token", "/api/echo", "/api/faults"])
+def test_a_request_oauthlib_cannot_parse_gets_a_400_not_a_500(
+    hmac_consumer: Consumer, client: Client, authorization: str, path: str
+) -> None:
+    from .conftest import HOST
+
+    response = client.get(path, HTTP_HOST=HOST, HTTP_AUTHORIZATION=authorization)
+
+    assert response.status_code == 400
+    assert "oauth_problem=" in response["WWW-Authenticate"]
+
+
+def test_a_query_with_broken_percent_encoding_gets_a_400(
+    hmac_consumer: Consumer, client: Client
+) -> None:
+    from .conftest import HOST
+
+    response = client.get(
+        "/api/contacts?oauth_consumer_key=%FF%FE&x=%zz", HTTP_HOST=HOST
+    )
+
+    assert response.status_code == 400
