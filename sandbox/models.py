@@ -214,6 +214,21 @@ class Nonce(models.Model):
         return f"nonce of {self.consumer_key} at {self.timestamp}"
 
 
+# oauthlib accepts timestamps up to 600 s either side of now, so a nonce
+# can be replayed for at most 1200 s after it was first seen; keep longer.
+NONCE_KEEP_SECONDS = 1800
+
+
+def delete_stale_rows() -> None:
+    """Forget nonces nobody can replay any more and request tokens that
+    expired unanswered, so neither table grows without end."""
+    now = timezone.now()
+    Nonce.objects.filter(
+        created_at__lt=now - timedelta(seconds=NONCE_KEEP_SECONDS)
+    ).delete()
+    RequestToken.objects.filter(expires_at__lt=now).delete()
+
+
 def seconds_from_now(seconds: int | None) -> datetime | None:
     if seconds is None:
         return None

@@ -46,6 +46,7 @@ from .models import (
     Consumer,
     ProviderUser,
     RequestToken,
+    delete_stale_rows,
     new_token,
     seconds_from_now,
 )
@@ -194,6 +195,7 @@ def _refused(validator: SandboxValidator, signed: SignedRequest) -> Problem:
 
 def issue_request_token(signed: SignedRequest) -> str:
     """Answer the request-token step: a form-encoded token and secret."""
+    delete_stale_rows()
     validator = SandboxValidator()
     key = signed.params.get("oauth_consumer_key", "")
     endpoint = RequestTokenEndpoint(validator)

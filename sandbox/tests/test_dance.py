@@ -307,3 +307,29 @@ def test_sandbox_pages_are_not_served_on_the_container_host(client: Client) -> N
     response = client.get("/oauth/request_token")
 
     assert response.status_code == 404
+
+
+def test_stale_nonces_and_expired_request_tokens_are_forgotten(
+    hmac_signer: Signer, hmac_consumer: Consumer
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sandbox.models import Nonce
+
+    old = Nonce.objects.create(consumer_key="k", timestamp="1", nonce="n")
+    Nonce.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    expired = RequestToken.objects.create(
+        consumer=hmac_consumer,
+        callback="oob",
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    request_token(hmac_signer)
+
+    assert not Nonce.objects.filter(pk=old.pk).exists()
+    assert not RequestToken.objects.filter(pk=expired.pk).exists()
+    assert Nonce.objects.count() == 1
