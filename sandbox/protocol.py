@@ -364,6 +364,12 @@ def verify_switch_request(signed: SignedRequest) -> Consumer:
     valid, _ = endpoint.validate_request(*signed.args)
     if not valid or validator.consumer is None:
         raise _refused(validator, signed)
+    if signed.raw_body and "oauth_body_hash" not in signed.params:
+        # A JSON body is outside the signature base string; only its
+        # oauth_body_hash ties it to the signature.
+        raise Problem("parameter_absent", consumer_key=_key(signed))
+    if not _body_hash_matches(signed):
+        raise Problem("signature_invalid", consumer_key=_key(signed))
     return validator.consumer
 
 

@@ -11,6 +11,7 @@ CSRF protection.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from functools import wraps
@@ -238,9 +239,12 @@ def echo_api(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def faults_api(request: HttpRequest) -> HttpResponse:
-    """Read (GET) or change (POST, form-encoded) the signing consumer's
-    switches. Signed two-legged by the consumer itself, whatever its
-    switches say, so a developer can always switch them back."""
+    """Read (GET) or change (POST) the signing consumer's switches.
+
+    Signed two-legged by the consumer itself, whatever its switches say, so
+    a developer can always switch them back. A POST body is form-encoded
+    (inside the signature) or a JSON object (with ``oauth_body_hash``).
+    """
     try:
         consumer = protocol.verify_switch_request(protocol.signed_request(request))
     except (ValueError, OAuth1Error):
@@ -252,13 +256,25 @@ def faults_api(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return JsonResponse(faults.state(consumer))
     try:
-        outcome = faults.apply(consumer, request.POST)
+        outcome = faults.apply(consumer, _switches(request))
     except faults.FaultError as error:
         return JsonResponse(
             {"error": "invalid_switch", "detail": str(error)}, status=400
         )
     logger.info("sandbox faults switched consumer_id=%s by API", consumer.pk)
     return JsonResponse(outcome.as_json())
+
+
+def _switches(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        return request.POST.dict()
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise faults.FaultError("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise faults.FaultError("The JSON body must be an object of switches.")
+    return data
 
 
 @require_GET

@@ -255,3 +255,74 @@ def test_a_query_with_broken_percent_encoding_gets_a_400(
     )
 
     assert response.status_code == 400
+
+
+class _BodyHashClient:
+    """oauthlib's Client plus the oauth_body_hash of a JSON body."""
+
+    @staticmethod
+    def sign(key: str, secret: str, uri: str, body: bytes) -> dict[str, str]:
+        import base64
+        import hashlib
+
+        from oauthlib import oauth1
+
+        digest = base64.b64encode(hashlib.sha1(body).digest()).decode()  # noqa: S324
+
+        class WithHash(oauth1.Client):
+            def get_oauth_params(self, request: object) -> list[tuple[str, str]]:
+                params = super().get_oauth_params(request)  # type: ignore[arg-type]
+                return [*params, ("oauth_body_hash", digest)]
+
+        _, headers, _ = WithHash(key, client_secret=secret).sign(
+            uri, http_method="POST", headers={"Content-Type": "application/json"}
+        )
+        return headers
+
+
+def test_the_json_api_takes_a_json_body_bound_by_its_body_hash(
+    hmac_consumer: Consumer, client: Client
+) -> None:
+    from .conftest import BASE, send_raw
+
+    body = json.dumps({"answers_503": True, "delay_seconds": 1.5})
+    headers = _BodyHashClient.sign(
+        hmac_consumer.key, HMAC_SECRET, BASE + "/api/faults", body.encode()
+    )
+
+    other = _BodyHashClient.sign(
+        hmac_consumer.key, HMAC_SECRET, BASE + "/api/faults", body.encode()
+    )
+
+    answer = send_raw(client, "POST", BASE + "/api/faults", headers, body)
+    forged = send_raw(
+        client, "POST", BASE + "/api/faults", other, body.replace("1.5", "60")
+    )
+
+    assert answer.status == 200, answer.text
+    assert json.loads(answer.text)["delay_seconds"] == 1.5
+    assert forged.status == 401
+    assert forged.problem == "signature_invalid"
+
+
+def test_a_json_body_without_a_body_hash_is_refused(
+    hmac_signer: Signer, hmac_consumer: Consumer, client: Client
+) -> None:
+    from oauthlib import oauth1
+
+    from .conftest import BASE, send_raw
+
+    _, headers, _ = oauth1.Client(hmac_consumer.key, client_secret=HMAC_SECRET).sign(
+        BASE + "/api/faults",
+        http_method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+
+    answer = send_raw(
+        client, "POST", BASE + "/api/faults", headers, '{"rejects_key": true}'
+    )
+
+    assert answer.status == 400
+    assert answer.problem == "parameter_absent"
+    hmac_consumer.refresh_from_db()
+    assert not hmac_consumer.rejects_key
