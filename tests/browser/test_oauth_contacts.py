@@ -12,15 +12,18 @@ the provider.
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from oauthlib import oauth1
 from playwright.sync_api import expect
 
 from tests.live import ROOT, BrowserPage, GadgetHost, LiveApp, run_app
@@ -279,3 +282,56 @@ def test_rsa_and_plaintext_registrations_complete_the_dance(
     approve_in_popup(page, frame, consumer=CONSUMER_NAMES[method])
 
     expect_contacts(frame, browser_page, app)
+
+
+def switch_faults(app: LiveApp, consumer_key: str, **switches: str) -> dict[str, Any]:
+    """Flip the consumer's fault switches over the sandbox's signed API."""
+    client = oauth1.Client(consumer_key, client_secret=f"{consumer_key}-shared-secret")
+    _, headers, body = client.sign(
+        f"{app.sandbox_origin}/api/faults",
+        http_method="POST",
+        body=urlencode(switches),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            "/api/faults",
+            body=body,
+            headers={**headers, "Host": f"provider.localhost:{app.port}"},
+        )
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 200, answer
+    return dict(answer)
+
+
+def test_the_gadget_copes_with_expiry_outage_and_a_rejected_key(
+    browser_page: BrowserPage, world: OAuthWorld
+) -> None:
+    app, page = world.app, browser_page.page
+    page.set_default_timeout(20_000)
+    sign_up(page, app, "kim")
+    frame = add_gadget(page, app, world.specs["HMAC-SHA1"])
+    approve_in_popup(page, frame)
+    expect_contacts(frame, browser_page, app)
+    try:
+        # Expired at the provider: the proxy renews with the session handle.
+        assert switch_faults(app, "e2e-hmac-sha1", expire_tokens="true")["expired"]
+        page.reload()
+        expect_contacts(page.frame_locator("#remote_iframe_1"), browser_page, app)
+
+        switch_faults(app, "e2e-hmac-sha1", answers_503="true")
+        page.reload()
+        message = page.frame_locator("#remote_iframe_1").locator("#message")
+        expect(message).to_have_text("The provider answered HTTP 503.")
+
+        switch_faults(app, "e2e-hmac-sha1", answers_503="false", rejects_key="true")
+        page.reload()
+        message = page.frame_locator("#remote_iframe_1").locator("#message")
+        expect(message).to_have_text("The provider no longer accepts this gadget.")
+    finally:
+        switch_faults(app, "e2e-hmac-sha1", answers_503="false", rejects_key="false")
