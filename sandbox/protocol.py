@@ -227,8 +227,9 @@ class Decision:
     verifier: str = ""
 
 
-def approve(pending: RequestToken, user: ProviderUser, uri: str) -> Decision:
-    """Record the person's "Allow" and send them back with a verifier."""
+def approve(user: ProviderUser, uri: str) -> Decision:
+    """Record the person's "Allow" of the request token in ``uri`` (the
+    authorization URL) and send them back with a verifier."""
     validator = SandboxValidator()
     validator.approving_user = user
     endpoint = AuthorizationEndpoint(validator)

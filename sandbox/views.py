@@ -44,6 +44,7 @@ from .models import (
     AccessToken,
     Consumer,
     ProviderUser,
+    RequestToken,
 )
 from .protocol import Problem
 
@@ -369,19 +370,28 @@ def authorize(request: HttpRequest) -> HttpResponseBase:
         return _sign_in_first(request)
     if request.method == "GET":
         return _page(request, "sandbox/authorize.html", {"pending": pending})
+    return _record_answer(request, pending, user)
 
-    if request.POST.get("decision") == "allow":
-        uri = request.build_absolute_uri(
-            f"{reverse('sandbox:authorize')}?{urlencode({'oauth_token': token})}"
-        )
-        decision = protocol.approve(pending, user, uri)
+
+def _record_answer(
+    request: HttpRequest, pending: RequestToken, user: ProviderUser
+) -> HttpResponseBase:
+    answer = request.POST.get("decision", "")
+    if answer not in ("allow", "deny"):
+        message = "Choose Allow or Deny."
+        return _page(request, "sandbox/message.html", {"message": message}, 400)
+
+    if answer == "allow":
+        query = urlencode({"oauth_token": pending.token})
+        uri = request.build_absolute_uri(f"{reverse('sandbox:authorize')}?{query}")
+        decision = protocol.approve(user, uri)
     else:
         decision = protocol.deny(pending, user)
     logger.info(
-        "sandbox request token answered consumer_id=%s user_id=%s allowed=%s",
+        "sandbox request token answered consumer_id=%s user_id=%s answer=%s",
         pending.consumer_id,
         user.pk,
-        request.POST.get("decision") == "allow",
+        answer,
     )
     if decision.redirect_url:
         return _with_policy(HttpResponseRedirect(decision.redirect_url))

@@ -333,3 +333,38 @@ def test_stale_nonces_and_expired_request_tokens_are_forgotten(
     assert not Nonce.objects.filter(pk=old.pk).exists()
     assert not RequestToken.objects.filter(pk=expired.pk).exists()
     assert Nonce.objects.count() == 1
+
+
+def test_an_answer_other_than_allow_or_deny_is_refused(
+    ada: object, hmac_signer: Signer, provider: Client
+) -> None:
+    log_in(provider)
+    token, _ = request_token(hmac_signer)
+
+    response = provider.post("/oauth/authorize", {"oauth_token": token})
+
+    assert response.status_code == 400
+    assert b"Choose Allow or Deny." in response.content
+    assert RequestToken.objects.get(token=token).user is None
+
+
+def test_out_of_band_approval_shows_the_verifier(
+    ada: object, hmac_signer: Signer, provider: Client
+) -> None:
+    log_in(provider)
+    token, secret = request_token(hmac_signer, callback="oob")
+
+    response = provider.post(
+        "/oauth/authorize", {"oauth_token": token, "decision": "allow"}
+    )
+    verifier = RequestToken.objects.get(token=token).verifier
+    exchange = hmac_signer.send(
+        "/oauth/access_token",
+        resource_owner_key=token,
+        resource_owner_secret=secret,
+        verifier=verifier,
+    )
+
+    assert response.status_code == 200
+    assert f'<code id="verifier">{verifier}</code>'.encode() in response.content
+    assert exchange.status == 200
