@@ -140,8 +140,10 @@ if GADGET_DOMAIN.split(":")[0] == CONTAINER_HOST.split(":")[0]:
         "render on the container's origin."
     )
 
-# Host of the bundled sandbox service provider (empty turns it off).
-SANDBOX_HOST = env_str("SANDBOX_HOST", "provider.localhost:8000").lower()
+# Host of the bundled sandbox service provider; empty or "off" turns it off
+# (so, unlike other variables, an empty value does not mean the default).
+_sandbox = os.environ.get("SANDBOX_HOST", "provider.localhost:8000").strip().lower()
+SANDBOX_HOST = "" if _sandbox in ("", "off") else _sandbox
 
 # host:port pairs the outbound guard lets through although they are private.
 OUTBOUND_ALLOWLIST = [pair.lower() for pair in env_list("OUTBOUND_ALLOWLIST")]
