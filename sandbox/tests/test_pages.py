@@ -127,3 +127,26 @@ def test_no_platform_app_imports_the_sandbox() -> None:
     for app in PLATFORM_APPS:
         for path in (ROOT / app).rglob("*.py"):
             assert "sandbox" not in _imported_apps(path), path
+
+
+def test_no_secret_or_token_reaches_the_logs(
+    ada: object,
+    hmac_signer: Signer,
+    provider: Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+
+    tokens = dance(hmac_signer, provider)
+    hmac_signer.send("/api/contacts", tamper=True, **with_token(hmac_signer, tokens))
+
+    logged = caplog.text
+    assert "sandbox refused consumer=hmac-consumer problem=signature_invalid" in logged
+    for secret in (
+        HMAC_SECRET,
+        "ada-provider-password",
+        tokens["oauth_token"],
+        tokens["oauth_token_secret"],
+        tokens["oauth_session_handle"],
+    ):
+        assert secret not in logged
