@@ -140,8 +140,10 @@ if GADGET_DOMAIN.split(":")[0] == CONTAINER_HOST.split(":")[0]:
         "render on the container's origin."
     )
 
-# Host of the bundled sandbox service provider (empty turns it off).
-SANDBOX_HOST = env_str("SANDBOX_HOST", "provider.localhost:8000").lower()
+# Host of the bundled sandbox service provider; empty or "off" turns it off
+# (so, unlike other variables, an empty value does not mean the default).
+_sandbox = os.environ.get("SANDBOX_HOST", "provider.localhost:8000").strip().lower()
+SANDBOX_HOST = "" if _sandbox in ("", "off") else _sandbox
 
 # host:port pairs the outbound guard lets through although they are private.
 OUTBOUND_ALLOWLIST = [pair.lower() for pair in env_list("OUTBOUND_ALLOWLIST")]
@@ -296,6 +298,10 @@ CSRF_TRUSTED_ORIGINS = [CONTAINER_ORIGIN]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Popups a page opens (gadgets.oauth.Popup, from a gadget's frame) keep
+# their window.opener, so the approval window can report back and close;
+# plain "same-origin" would cut every such popup loose as it opens.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
