@@ -25,7 +25,9 @@ from django.test import AsyncClient, Client
 from container import middleware
 from gadgets.locked_domain import locked_host
 
-pytestmark = pytest.mark.django_db
+# Async tests write through the async ORM, on another thread and connection
+# than the test's transaction: flush the tables afterwards instead.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 GADGET_URL = "http://gadgets.example/hello.xml"
 
@@ -58,18 +60,19 @@ async def test_container_pages_keep_csrf_framing_and_security_headers() -> None:
 
 
 async def test_async_login_sets_a_session_and_the_user_is_seen() -> None:
-    await User.objects.acreate_user("ada", password="correct horse battery")
+    await User.objects.acreate_user("middleware-ada", password="correct horse battery")
     client = AsyncClient()
 
     answer = await client.post(
-        "/accounts/login/", {"username": "ada", "password": "correct horse battery"}
+        "/accounts/login/",
+        {"username": "middleware-ada", "password": "correct horse battery"},
     )
     home = await client.get("/")
 
     assert answer.status_code == 302
     assert "sessionid" in client.cookies
     assert home.status_code == 200
-    assert b"ada" in home.content
+    assert b"middleware-ada" in home.content
 
 
 def test_sync_stack_behaves_the_same() -> None:
