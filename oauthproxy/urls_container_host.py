@@ -76,4 +76,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="oauthproxy-public-certificate",
     ),
     path("developer/", include(_developer)),
+    path("api/", include("oauthproxy.urls_api")),
 ]
