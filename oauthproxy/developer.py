@@ -31,6 +31,7 @@ import datetime
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -411,25 +412,30 @@ def certificate_for(key: rsa.RSAPrivateKey, consumer_key: str) -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-def _apply_secret(registration: ConsumerRegistration, given: SecretInput) -> str:
-    """Seal the secret into the row (unsaved); returns the audit kind."""
+def apply_secret(registration: ConsumerRegistration, given: SecretInput) -> str:
+    """Seal the secret into the row (unsaved); returns the audit kind.
+
+    Validates first: a refused value leaves the row as it was.
+    """
+    key: rsa.RSAPrivateKey | None = None
     if given.generate:
         key = rsa.generate_private_key(
             public_exponent=65537, key_size=GENERATED_RSA_BITS
         )
+    elif check_key_type(given.key_type) == RSA_PRIVATE:
+        key = load_private_key(given.value)
+    else:
+        shared = check_shared_secret(given.value)
+
+    if key is None:
+        registration.key_type = given.key_type
+        registration.set_secret(shared)
+        registration.certificate_pem = ""
+    else:
         registration.key_type = RSA_PRIVATE
         registration.set_secret(_pkcs8(key))
         registration.certificate_pem = certificate_for(key, registration.consumer_key)
-        return "key_pair_generated"
-    registration.key_type = check_key_type(given.key_type)
-    if given.key_type == RSA_PRIVATE:
-        key = load_private_key(given.value)
-        registration.set_secret(_pkcs8(key))
-        registration.certificate_pem = certificate_for(key, registration.consumer_key)
-    else:
-        registration.set_secret(check_shared_secret(given.value))
-        registration.certificate_pem = ""
-    return "secret_submitted"
+    return "key_pair_generated" if given.generate else "secret_submitted"
 
 
 # --- Registrations ---------------------------------------------------------
@@ -488,7 +494,7 @@ def register_service(
         owner_id=user.pk,
         verified=True,
     )
-    kind = _apply_secret(registration, secret)
+    kind = apply_secret(registration, secret)
 
     existing = ConsumerRegistration.objects.filter(
         gadget_url=claim.gadget_url, service_name=service_name
@@ -578,6 +584,22 @@ def set_enabled(
     return update_registration(user, registration, {"enabled": enabled}, via=via)
 
 
+def operator_set_enabled(
+    actor: User, registrations: Iterable[ConsumerRegistration], enabled: bool
+) -> int:
+    """The operator's switch (admin): no ownership check, same audit."""
+    changed = 0
+    for registration in registrations:
+        if registration.enabled == enabled:
+            continue
+        registration.enabled = enabled
+        registration.save(update_fields=["enabled", "updated_at"])
+        kind = "registration_enabled" if enabled else "registration_disabled"
+        audit(actor, kind, registration, via="admin")
+        changed += 1
+    return changed
+
+
 def replace_secret(
     user: User,
     registration: ConsumerRegistration,
@@ -587,7 +609,7 @@ def replace_secret(
 ) -> ConsumerRegistration:
     """Replace the secret (or key pair); the old one is gone for good."""
     _check_owner(user, registration)
-    kind = _apply_secret(registration, secret)
+    kind = apply_secret(registration, secret)
     registration.save()
     audit(
         user,
