@@ -482,12 +482,7 @@ async def _refresh(
         response, service=request.service_name, step=step, require_confirmed=False
     )
     tokens.session_handle = tokens.session_handle or handle
-    await AuditEvent.objects.acreate(
-        kind="token_refreshed",
-        gadget_url=stored.gadget_url,
-        service_name=stored.service_name,
-        target=stored.key[:16],
-    )
+    await AuditEvent.objects.acreate(kind="token_refreshed", target=stored.key[:16])
     return await store_token(_identity_of(request), tokens)
 
 

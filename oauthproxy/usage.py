@@ -2,7 +2,10 @@
 
 Counts come from what the proxy records anyway: ``AccessToken`` rows
 (people connected now), ``AuditEvent`` rows (tokens created, refreshed and
-deleted) and ``OAuthTrace`` rows (failed exchanges). Nothing here reads a
+deleted) and ``OAuthTrace`` rows (failed exchanges). The proxy's refresh
+and deletion events name only the token (the first 16 characters of its
+key), so they are matched to a gadget through the ``token_created`` event
+that named the same token. Nothing here reads a
 secret or names a person. ``bar_chart`` lays the daily counts out as
 rectangles so the page can draw an SVG without any script.
 """
@@ -13,7 +16,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -64,8 +67,14 @@ def usage(
         first + datetime.timedelta(days=n): DayCounts(first + datetime.timedelta(n))
         for n in range(days)
     }
-    events = _scoped(AuditEvent.objects, gadget_url, service_name).filter(
-        kind__in=_EVENT_SERIES, created_at__gte=since
+    created = _scoped(AuditEvent.objects, gadget_url, service_name).filter(
+        kind="token_created"
+    )
+    events = AuditEvent.objects.filter(
+        Q(pk__in=_scoped(AuditEvent.objects, gadget_url, service_name).values("pk"))
+        | Q(gadget_url="", target__in=created.values("target")),
+        kind__in=_EVENT_SERIES,
+        created_at__gte=since,
     )
     for row in _daily(events, "kind"):
         _add(by_day, row["day"], _EVENT_SERIES[row["kind"]], row["count"])

@@ -340,3 +340,44 @@ def test_api_token_is_shown_once(dev):
     assert "shown only this once" in page.content.decode()
     again = client.get("/developer/").content.decode()
     assert "shown only this once" not in again and "gct_" in again
+
+
+def test_usage_counts_refreshes_and_deletions_named_only_by_token(verified_claim, dev):
+    from oauthproxy import usage
+
+    target = "0123456789abcdef"
+    AuditEvent.objects.create(
+        kind="token_created",
+        gadget_url=DEV_GADGET,
+        service_name="contacts",
+        target=target,
+    )
+    AuditEvent.objects.create(kind="token_refreshed", target=target)
+    AuditEvent.objects.create(kind="token_refreshed", target=target)
+    AuditEvent.objects.create(kind="token_deleted", target=target)
+    AuditEvent.objects.create(kind="token_deleted", target="another-gadgets")
+
+    totals = usage.usage(DEV_GADGET, "contacts").totals()
+    other_service = usage.usage(DEV_GADGET, "calendar").totals()
+
+    assert totals == {"created": 1, "refreshed": 2, "revoked": 1, "errors": 0}
+    assert other_service["refreshed"] == 0
+
+
+def test_usage_follows_a_real_dance_refresh_and_revocation(world, client):
+    from oauthproxy import usage
+
+    from .conftest import GADGET
+
+    world.provider.session_extension = True
+    world.connect(client)
+    world.provider.expire_access_tokens()
+    world.fetch()
+    world.provider.revoke_access_tokens()
+    world.fetch()
+
+    result = usage.usage(GADGET, "contacts")
+
+    totals = result.totals()
+    assert (totals["created"], totals["refreshed"], totals["revoked"]) == (1, 1, 1)
+    assert result.connected == 0
