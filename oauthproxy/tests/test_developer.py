@@ -282,3 +282,13 @@ def test_api_token_is_kept_only_as_a_digest(dev):
 
     assert raw.startswith("gct_") and raw not in repr(token.__dict__)
     assert token.digest == developer.token_digest(raw)
+
+
+def test_verification_goes_through_the_outbound_guard(dev):
+    claim = developer.claim_gadget(dev, "http://169.254.169.254/spec.xml", via="t")
+
+    with pytest.raises(developer.SpecUnavailable) as caught:
+        developer.verify_claim(dev, claim, via="t")
+
+    assert caught.value.status == 502
+    assert "is not on the public internet" in caught.value.message
