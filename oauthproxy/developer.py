@@ -479,13 +479,7 @@ def register_service(
     """Create the consumer registration of a verified gadget's service."""
     require_developer(user)
     claim = verified_claim(user, gadget_url)
-    known = spec_services(claim.gadget_url)
-    if service_name not in known:
-        names = ", ".join(repr(name) for name in known) or "none"
-        raise UnknownService(
-            f"The spec declares no OAuth service {service_name!r}. "
-            f"Services in <OAuth>: {names}."
-        )
+    _check_service(claim.gadget_url, service_name, user)
     registration = ConsumerRegistration(
         gadget_url=claim.gadget_url,
         service_name=service_name,
@@ -496,15 +490,11 @@ def register_service(
     )
     kind = apply_secret(registration, secret)
 
-    existing = ConsumerRegistration.objects.filter(
-        gadget_url=claim.gadget_url, service_name=service_name
-    ).first()
-    if existing is not None:
-        raise RegistrationExists(_exists_message(existing, user, service_name))
     try:
         with transaction.atomic():
             registration.save()
     except IntegrityError:
+        # Registered by someone else between the check and the save.
         raise RegistrationExists(
             f"Service {service_name!r} of this gadget is already registered."
         ) from None
@@ -512,6 +502,22 @@ def register_service(
     audit(user, "registration_created", registration, via=via)
     audit(user, kind, registration, via=via, key_type=registration.key_type)
     return registration
+
+
+def _check_service(gadget_url: str, service_name: str, user: User) -> None:
+    """The spec declares the service and nobody registered it yet."""
+    known = spec_services(gadget_url)
+    if service_name not in known:
+        names = ", ".join(repr(name) for name in known) or "none"
+        raise UnknownService(
+            f"The spec declares no OAuth service {service_name!r}. "
+            f"Services in <OAuth>: {names}."
+        )
+    existing = ConsumerRegistration.objects.filter(
+        gadget_url=gadget_url, service_name=service_name
+    ).first()
+    if existing is not None:
+        raise RegistrationExists(_exists_message(existing, user, service_name))
 
 
 def _exists_message(

@@ -292,3 +292,24 @@ def test_verification_goes_through_the_outbound_guard(dev):
 
     assert caught.value.status == 502
     assert "is not on the public internet" in caught.value.message
+
+
+def test_registering_twice_is_a_conflict(verified_claim, dev):
+    _register(dev, SecretInput(HMAC_SYMMETRIC, "s3cret"))
+
+    with pytest.raises(developer.RegistrationExists) as caught:
+        _register(dev, SecretInput(HMAC_SYMMETRIC, "other"))
+    assert caught.value.status == 409
+    assert "edit that registration" in caught.value.message
+
+
+def test_operator_registration_is_not_taken_over(verified_claim, dev):
+    row = ConsumerRegistration(
+        gadget_url=DEV_GADGET, service_name="contacts", consumer_key="op"
+    )
+    row.set_secret("operator-secret")
+    row.save()
+
+    with pytest.raises(developer.RegistrationExists, match="by the operator"):
+        _register(dev, SecretInput(HMAC_SYMMETRIC, "s3cret"))
+    assert ConsumerRegistration.objects.get().get_secret() == "operator-secret"
