@@ -70,6 +70,7 @@ MIN_RSA_BITS = 2048
 GENERATED_RSA_BITS = 2048
 MAX_SECRET_CHARS = 8192
 MAX_CONSUMER_KEY_CHARS = 500
+MAX_GADGET_URL_BYTES = 2000
 CERTIFICATE_DAYS = 365 * 10
 API_TOKEN_PREFIX = "gct_"  # noqa: S105 - a label, not a secret
 
@@ -230,6 +231,11 @@ def claim_gadget(user: User, gadget_url: str, *, via: str) -> GadgetClaim:
     """Start (or return) the user's claim on a gadget URL."""
     require_developer(user)
     url = canonical_gadget_url(gadget_url)
+    if len(url.encode("utf-8")) > MAX_GADGET_URL_BYTES:
+        # The unique index on the URL holds at most about 2.7 kB per row.
+        raise InvalidField(
+            f"The gadget URL is longer than {MAX_GADGET_URL_BYTES} bytes."
+        )
     if _verified_by_other(url, user):
         raise GadgetAlreadyClaimed()
     claim, created = GadgetClaim.objects.get_or_create(gadget_url=url, owner_id=user.pk)

@@ -313,3 +313,10 @@ def test_operator_registration_is_not_taken_over(verified_claim, dev):
     with pytest.raises(developer.RegistrationExists, match="by the operator"):
         _register(dev, SecretInput(HMAC_SYMMETRIC, "s3cret"))
     assert ConsumerRegistration.objects.get().get_secret() == "operator-secret"
+
+
+def test_overlong_gadget_url_is_refused(dev):
+    url = "http://gadgets.example/" + "é" * 1000 + ".xml"
+
+    with pytest.raises(developer.InvalidField, match="longer than 2000 bytes"):
+        developer.claim_gadget(dev, url, via="t")
