@@ -9,6 +9,7 @@ renders Swagger UI from the installed assets under the page's CSP.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +17,13 @@ import pytest
 from cryptography import x509
 from playwright.sync_api import expect
 
-from tests.live import BrowserPage, GadgetHost, LiveApp
+from tests.live import ROOT, BrowserPage, GadgetHost, LiveApp
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-pass-phrase-42"
+# UPDATE_SCREENSHOTS=1 rewrites docs/screenshots/developer.png.
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 _developers = itertools.count(1)
 
 
@@ -95,6 +98,8 @@ def test_claim_verify_generate_and_download_certificate(
     assert certificate.public_key().key_size == 2048
     assert b"PRIVATE" not in path.read_bytes()
     assert not browser_page.errors
+    folder = ROOT / "docs" / "screenshots" if UPDATE_SCREENSHOTS else tmp_path
+    page.screenshot(path=str(folder / "developer.png"), full_page=True)
 
 
 def test_api_docs_render_from_local_assets(
