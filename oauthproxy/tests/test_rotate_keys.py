@@ -150,3 +150,23 @@ def test_unreadable_values_are_reported_and_the_command_fails():
 def test_bad_batch_size_is_refused():
     with pytest.raises(Exception, match="--batch-size must be at least 1"):
         call_command("rotate_keys", "--batch-size", "0")
+
+
+def test_every_sealed_column_of_the_platform_is_rotated():
+    """A new ``*_encrypted`` column must be added to ``SEALED_TABLES``."""
+    from django.apps import apps
+
+    covered = {
+        (table.model, field_name)
+        for table in rotation.SEALED_TABLES
+        for field_name in table.columns
+    }
+    sealed = {
+        (model, field.name)
+        for app in ("gadgets", "oauthproxy", "container")
+        for model in apps.get_app_config(app).get_models()
+        for field in model._meta.get_fields()
+        if field.name.endswith("_encrypted")
+    }
+
+    assert sealed - covered == set()
