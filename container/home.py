@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
@@ -32,6 +32,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Max
+from django.utils import timezone
 
 from gadgets import messages, substitution
 from gadgets.errors import InvalidParameter
@@ -40,6 +41,7 @@ from gadgets.locked_domain import canonical_gadget_url
 from gadgets.metadata import GadgetRequest, MetadataContext, gadget_metadata
 from gadgets.spec_model import Spec
 from gadgets.specfetch import get_spec, get_spec_sync
+from oauthproxy import lifecycle
 from oauthproxy.models import AccessToken, AuditEvent
 
 from .forms import MAX_PREF_CHARS, visible_prefs
@@ -78,6 +80,12 @@ def add_gadget(owner: User, url: str) -> InstalledGadget:
     gadget = _install(owner, spec)
     remember_title(gadget, localised_spec(gadget).title)
     return gadget
+
+
+def add_parsed_gadget(owner: User, spec: Spec) -> InstalledGadget:
+    """Put an already parsed spec top left (the demo's seeding, which runs
+    before the server that would serve the spec is up)."""
+    return _install(owner, spec)
 
 
 def add_from_gallery(owner: User, entry: GalleryEntry) -> InstalledGadget:
@@ -121,6 +129,7 @@ def _delete_tokens(gadget: InstalledGadget) -> None:
         viewer=viewer, gadget_url=gadget.spec_url, module_id=gadget.module_id
     )
     for token in tokens:
+        lifecycle.queue_revocation(token)
         token.delete()
         _audit_deletion(token, viewer, "gadget removed")
 
@@ -528,6 +537,37 @@ def connected_services(user: User) -> list[ConnectedService]:
     ]
 
 
+@dataclass
+class EndedService:
+    """A connection that ended recently, and why, for the same page."""
+
+    gadget_url: str
+    service_name: str
+    reason: str
+    ended: datetime
+
+
+ENDED_SHOWN_DAYS = 30
+
+
+def ended_services(user: User, limit: int = 10) -> list[EndedService]:
+    """The user's connections that ended lately: disconnected by them,
+    refused a refresh, or found revoked by the provider."""
+    since = timezone.now() - timedelta(days=ENDED_SHOWN_DAYS)
+    events = AuditEvent.objects.filter(
+        kind="token_deleted", actor=person_id(user), created_at__gte=since
+    ).order_by("-created_at", "-pk")[:limit]
+    return [
+        EndedService(
+            gadget_url=event.gadget_url,
+            service_name=event.service_name,
+            reason=str(event.details.get("reason", "")),
+            ended=event.created_at,
+        )
+        for event in events
+    ]
+
+
 @transaction.atomic
 def disconnect_service(user: User, token_id: int) -> bool:
     """Delete one of the user's access tokens at once; False if not theirs.
@@ -538,6 +578,7 @@ def disconnect_service(user: User, token_id: int) -> bool:
     token = AccessToken.objects.filter(pk=token_id, viewer=viewer).first()
     if token is None:
         return False
+    lifecycle.queue_revocation(token)
     token.delete()
     _audit_deletion(token, viewer, "disconnected by the user")
     return True

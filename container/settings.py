@@ -140,8 +140,10 @@ if GADGET_DOMAIN.split(":")[0] == CONTAINER_HOST.split(":")[0]:
         "render on the container's origin."
     )
 
-# Host of the bundled sandbox service provider (empty turns it off).
-SANDBOX_HOST = env_str("SANDBOX_HOST", "provider.localhost:8000").lower()
+# Host of the bundled sandbox service provider; empty or "off" turns it off
+# (so, unlike other variables, an empty value does not mean the default).
+_sandbox = os.environ.get("SANDBOX_HOST", "provider.localhost:8000").strip().lower()
+SANDBOX_HOST = "" if _sandbox in ("", "off") else _sandbox
 
 # host:port pairs the outbound guard lets through although they are private.
 OUTBOUND_ALLOWLIST = [pair.lower() for pair in env_list("OUTBOUND_ALLOWLIST")]
@@ -174,6 +176,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "gadgets",
     "oauthproxy",
     "sandbox",
@@ -297,6 +300,10 @@ CSRF_TRUSTED_ORIGINS = [CONTAINER_ORIGIN]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Popups a page opens (gadgets.oauth.Popup, from a gadget's frame) keep
+# their window.opener, so the approval window can report back and close;
+# plain "same-origin" would cut every such popup loose as it opens.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
@@ -363,6 +370,43 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A web request that enqueues must not hang on a broker that is down: one
+# short connection attempt, then the caller logs and moves on.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY = False
+# Workers themselves keep reconnecting to a broker that comes back.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": 1,
+    "socket_connect_timeout": 1,
+    # A message a dead worker had taken goes back to the queue after this.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600),
+}
+# Take one message at a time, so a killed worker strands no others.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+# Beat reads its schedule from the database, editable in the admin; the
+# defaults are created by oauthproxy's migration 0002_lifecycle.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Without REDIS_URL, run the periodic jobs on a thread of the web process
+# (the demo command turns this on; see docs/operations.md).
+LIFECYCLE_IN_PROCESS = env_bool("LIFECYCLE_IN_PROCESS", False)
+
+# Tunables of the OAuth proxy's token lifecycle jobs (docs/operations.md).
+OAUTHPROXY: dict[str, Any] = {
+    # Rows each short cleanup transaction deletes.
+    "CLEANUP_BATCH_SIZE": env_int("OAUTHPROXY_CLEANUP_BATCH_SIZE", 1000),
+    # Audit events are kept this long.
+    "AUDIT_RETENTION_DAYS": env_int("OAUTHPROXY_AUDIT_RETENTION_DAYS", 365),
+    # Redacted OAuth traces are kept this long.
+    "TRACE_RETENTION_DAYS": env_int("OAUTHPROXY_TRACE_RETENTION_DAYS", 30),
+    # Tokens expiring within this window are refreshed by the worker.
+    "REFRESH_WINDOW_SECONDS": env_int("OAUTHPROXY_REFRESH_WINDOW_SECONDS", 900),
+    # Tokens unused this long get a revocation probe.
+    "PROBE_IDLE_SECONDS": env_int("OAUTHPROXY_PROBE_IDLE_SECONDS", 7 * 86400),
+    # A token is probed again no sooner than this.
+    "PROBE_INTERVAL_SECONDS": env_int("OAUTHPROXY_PROBE_INTERVAL_SECONDS", 86400),
+}
 
 # One event per line on stdout, each with the request id.
 LOGGING = {

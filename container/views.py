@@ -389,8 +389,12 @@ def gadget_canvas(request: HttpRequest, gadget_id: int) -> HttpResponseBase:
 @login_required
 @require_GET
 def connected_services(request: HttpRequest) -> HttpResponse:
-    services = home.connected_services(_me(request))
-    return render(request, "container/connected_services.html", {"services": services})
+    me = _me(request)
+    context = {
+        "services": home.connected_services(me),
+        "ended": home.ended_services(me),
+    }
+    return render(request, "container/connected_services.html", context)
 
 
 @csp.with_csp

@@ -32,6 +32,7 @@ from .models import (
     GadgetClaim,
     OAuthTrace,
     PendingDance,
+    PendingRevocation,
 )
 from .token_deletion import delete_tokens
 
@@ -70,6 +71,20 @@ class ConsumerRegistrationForm(forms.ModelForm):
     callback_url = forms.URLField(
         required=False, max_length=2000, assume_scheme="https"
     )
+    probe_url = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="A cheap protected resource; idle tokens get a signed GET "
+        "here, and one the provider refuses is deleted.",
+    )
+    revocation_url = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="Where the provider takes a signed POST that revokes a "
+        "token; used when a person disconnects or this is disabled.",
+    )
 
     class Meta:
         model = ConsumerRegistration
@@ -82,6 +97,8 @@ class ConsumerRegistrationForm(forms.ModelForm):
             "owner",
             "verified",
             "enabled",
+            "probe_url",
+            "revocation_url",
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -192,7 +209,14 @@ class AccessTokenAdmin(ReadOnlyAdmin):
     list_filter = ["revoked", "service_name"]
     search_fields = ["viewer", "gadget_url", "service_name"]
     exclude = ["token_encrypted", "secret_encrypted", "session_handle_encrypted"]
-    readonly_fields = ["key", "created_at", "last_used_at", "expires_at"]
+    readonly_fields = [
+        "key",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "refresh_claimed_until",
+        "probed_at",
+    ]
     actions = ["revoke_tokens"]
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
@@ -274,3 +298,10 @@ class OAuthTraceAdmin(ReadOnlyAdmin):
     list_filter = ["oauth_error"]
     search_fields = ["gadget_url", "service_name", "viewer", "summary"]
     date_hierarchy = "created_at"
+
+
+@admin.register(PendingRevocation)
+class PendingRevocationAdmin(ReadOnlyAdmin):
+    list_display = ["viewer", "registration", "attempts", "next_attempt_at"]
+    search_fields = ["viewer"]
+    exclude = ["ref", "token_encrypted", "secret_encrypted"]

@@ -30,6 +30,21 @@ DEFAULTS: dict[str, Any] = {
     "SIGNED_FETCH_CONSUMER_KEY": "",
     # Seconds a consumer registration is cached between reads.
     "REGISTRATION_CACHE_SECONDS": 300,
+    # Rows each short cleanup transaction deletes.
+    "CLEANUP_BATCH_SIZE": 1000,
+    # Audit events and redacted traces are kept this long.
+    "AUDIT_RETENTION_DAYS": 365,
+    "TRACE_RETENTION_DAYS": 30,
+    # Tokens with a session handle expiring within this window are
+    # refreshed by the background job.
+    "REFRESH_WINDOW_SECONDS": 900,
+    # How long one process may hold a token's refresh claim.
+    "REFRESH_CLAIM_SECONDS": 30,
+    # Tokens unused this long get a revocation probe, at most this often.
+    "PROBE_IDLE_SECONDS": 7 * 86400,
+    "PROBE_INTERVAL_SECONDS": 86400,
+    # Attempts at telling a provider about a revocation before giving up.
+    "REVOCATION_MAX_ATTEMPTS": 6,
 }
 
 

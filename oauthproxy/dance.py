@@ -44,7 +44,6 @@ the redacted trace stored as an ``OAuthTrace`` for the developer.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -56,7 +55,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from gadgets import specfetch
@@ -66,7 +65,7 @@ from gadgets.outbound import OutboundResponse
 from gadgets.security_token import SecurityToken
 from gadgets.spec_model import OAuthService
 
-from . import client, conf, keys
+from . import claims, client, conf, keys
 from . import state as oauth_state
 from .client import Call, Signer, Trace
 from .crypto import SecretUnavailable
@@ -420,11 +419,21 @@ def _named(service: str) -> str:
 
 
 async def delete_token(key: str, *, reason: str) -> None:
-    """Forget a token the provider no longer honours (one key, everywhere)."""
+    """Forget a token the provider no longer honours (one key, everywhere).
+
+    The audit event names the person, gadget and service, so Connected
+    services can tell the person why the gadget asks for approval again.
+    """
+    row = await AccessToken.objects.filter(key=key).afirst()
     deleted, _ = await AccessToken.objects.filter(key=key).adelete()
-    if deleted:
+    if deleted and row is not None:
         await AuditEvent.objects.acreate(
-            kind="token_deleted", target=key[:16], details={"reason": reason[:100]}
+            kind="token_deleted",
+            actor=row.viewer,
+            gadget_url=row.gadget_url,
+            service_name=row.service_name,
+            target=key[:16],
+            details={"reason": reason[:100], "module_id": row.module_id},
         )
 
 
@@ -440,17 +449,18 @@ async def refresh_token(
 ) -> AccessToken | None:
     """Renew ``stored`` with its session handle; None if it must be re-approved.
 
-    One refresh at a time per token: a second caller waits for the first
-    and then reads what it stored, instead of spending the same handle.
+    One refresh at a time per token, in every process (web or worker):
+    a second caller waits for the first and then reads what it stored,
+    instead of spending the same handle (``claims``).
     """
-    lock = f"oauthproxy:refresh:{stored.key}"
-    if not await cache.aadd(lock, "1", timeout=30):
-        await asyncio.sleep(0.5)
-        return await _stored_token(stored.key)
+    claim = await claims.claim_refresh(stored)
+    if claim is None:
+        wait_seconds = settings.GADGETS["FETCH_DEADLINE_SECONDS"] + 2
+        return await claims.wait_for_refresh(stored.key, wait_seconds)
     try:
         return await _refresh(request, service, signer, stored, trace)
     finally:
-        await cache.adelete(lock)
+        await claims.release_refresh(stored.key, claim)
 
 
 async def _refresh(
@@ -555,9 +565,16 @@ async def store_token(
         last_used_at=now,
     )
     row.set_credentials(tokens.token, tokens.secret, tokens.session_handle)
-    await AccessToken.objects.filter(key=identity.key).adelete()
-    await row.asave()
+    await sync_to_async(_replace_token)(row)
     return row
+
+
+def _replace_token(row: AccessToken) -> None:
+    # One transaction: a concurrent reader sees the old token or the new
+    # one, never no token (which would send the person to approve again).
+    with transaction.atomic():
+        AccessToken.objects.filter(key=row.key).delete()
+        row.save()
 
 
 def _after(now: datetime, seconds: int | None) -> datetime | None:

@@ -86,6 +86,11 @@ class ConsumerRegistration(models.Model):
     # The self-signed certificate of a key pair the container generated:
     # the only half the developer ever downloads.
     certificate_pem = models.TextField(blank=True, default="")
+    # A cheap protected resource the revocation probe GETs with a token.
+    probe_url = models.URLField(max_length=2000, blank=True, default="")
+    # Where the provider takes a signed POST that revokes the token it is
+    # signed with; empty when the provider offers no such endpoint.
+    revocation_url = models.URLField(max_length=2000, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -217,6 +222,15 @@ class AccessToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(default=timezone.now)
     revoked = models.BooleanField(default=False)
+    # Who may refresh: set for a short while by the one process that
+    # spends the session handle, so no other process (web or worker)
+    # spends it too. See ``oauthproxy.claims``.
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True)
+    # When the revocation probe last asked the provider about this token.
+    probed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
 
     def __str__(self) -> str:
         return f"token of {self.viewer} for {self.service_name or '(default)'}"
@@ -348,3 +362,38 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"API token {self.prefix}… of {self.user_id}"
+
+
+class PendingRevocation(models.Model):
+    """An access token to revoke at the provider, after it went locally.
+
+    The token and secret are sealed to this row, so the task that tells
+    the provider carries only the row's id. The row is deleted once the
+    provider answered, or after the last attempt.
+    """
+
+    ref = models.CharField(max_length=64, unique=True, default=new_state_id)
+    registration = models.ForeignKey(ConsumerRegistration, on_delete=models.CASCADE)
+    viewer = models.CharField(max_length=200, blank=True, default="")
+    token_encrypted = models.TextField()
+    secret_encrypted = models.TextField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"revocation {self.ref[:8]} for {self.viewer}"
+
+    def set_credentials(self, token: str, secret: str) -> None:
+        table = self._meta.db_table
+        self.token_encrypted = _sealed(table, "token", self.ref, token)
+        self.secret_encrypted = _sealed(table, "secret", self.ref, secret)
+
+    def get_credentials(self) -> tuple[str, str]:
+        table = self._meta.db_table
+        return (
+            _opened(table, "token", self.ref, self.token_encrypted),
+            _opened(table, "secret", self.ref, self.secret_encrypted),
+        )

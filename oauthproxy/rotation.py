@@ -23,7 +23,13 @@ from typing import Any
 from django.db import models, transaction
 
 from . import crypto
-from .models import AccessToken, ConsumerRegistration, ContainerKey, PendingDance
+from .models import (
+    AccessToken,
+    ConsumerRegistration,
+    ContainerKey,
+    PendingDance,
+    PendingRevocation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +78,11 @@ SEALED_TABLES: tuple[SealedTable, ...] = (
             "secret_encrypted": "secret",
             "session_handle_encrypted": "session_handle",
         },
+    ),
+    SealedTable(
+        PendingRevocation,
+        lambda row: row.ref,
+        {"token_encrypted": "token", "secret_encrypted": "secret"},
     ),
 )
 

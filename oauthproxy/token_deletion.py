@@ -2,7 +2,9 @@
 
 Deleting the row is the revocation that matters to the container: the
 next makeRequest of that person finds no token and asks for approval
-again. Each deletion is audited with ids and names, never the token.
+again. Each token goes through ``lifecycle.retire_token``, like every
+other deletion: audited with ids and names (never the token), and its
+revocation at the provider queued where the registration has an endpoint.
 """
 
 from __future__ import annotations
@@ -12,27 +14,22 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from .models import AccessToken, AuditEvent
+from .lifecycle import retire_token
+from .models import AccessToken
 
 logger = logging.getLogger(__name__)
 
 
 def delete_tokens(tokens: Iterable[AccessToken], *, actor: str, reason: str) -> int:
-    """Delete the tokens and audit each; returns how many were deleted."""
+    """Retire the tokens that still exist; returns how many were."""
     deleted = 0
     with transaction.atomic():
         for token in tokens:
-            count, _ = AccessToken.objects.filter(pk=token.pk).delete()
-            if not count:
+            current = AccessToken.objects.select_for_update().filter(pk=token.pk)
+            row = current.first()
+            if row is None:
                 continue
+            retire_token(row, reason=reason)
             deleted += 1
-            AuditEvent.objects.create(
-                kind="token_deleted",
-                actor=actor,
-                gadget_url=token.gadget_url,
-                service_name=token.service_name,
-                target=token.key[:16],
-                details={"reason": reason, "module_id": token.module_id},
-            )
-    logger.info("deleted %s access tokens reason=%s", deleted, reason)
+    logger.info("%s retired %s access tokens reason=%s", actor, deleted, reason)
     return deleted

@@ -88,6 +88,11 @@ async def oauth_callback_on_container(request: HttpRequest) -> HttpResponse:
 
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
+    # These answers load in the gadget's approval popup, whose opener (the
+    # gadget frame) must stay reachable to hear "approved" and see the
+    # window close; a stricter opener policy, even on the redirect to the
+    # container host, would sever the two.
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
     # The verifier is in this page's URL: keep it out of Referer headers.
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -194,6 +194,10 @@ class LiveApp:
         return f"http://{self.container_host}"
 
     @property
+    def sandbox_origin(self) -> str:
+        return f"http://provider.localhost:{self.port}"
+
+    @property
     def gadget_domain(self) -> str:
         return f"gadgets.localhost:{self.port}"
 
@@ -263,16 +267,21 @@ def run_app(
     extra_env: dict[str, str] | None = None,
     uvicorn_args: list[str] | None = None,
     allow_self: bool = False,
+    allow_sandbox: bool = False,
 ) -> Iterator[LiveApp]:
     """Migrate a fresh database, start uvicorn, wait for /healthz, stop.
 
     ``allow_self`` adds the app's own container host to the allow-list, so
-    it can fetch the specs it serves itself (``static/gadgets/*.xml``).
+    it can fetch the specs it serves itself (``static/gadgets/*.xml``);
+    ``allow_sandbox`` adds the sandbox provider's host, so the OAuth proxy
+    can reach it over real HTTP.
     """
     var_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     if allow_self:
         allowlist = [*allowlist, f"localhost:{port}"]
+    if allow_sandbox:
+        allowlist = [*allowlist, f"provider.localhost:{port}"]
     app = LiveApp(port, var_dir, app_env(port, var_dir, allowlist, extra_env))
     app.manage("migrate", "--noinput", "-v", "0")
     with app.log_path.open("wb") as log:

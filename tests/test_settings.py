@@ -125,3 +125,26 @@ def test_production_postgres_pools_connections(tmp_path: Path) -> None:
     assert _pool_of(tmp_path, **production, DATABASE_POOL_MAX_SIZE="0") == "None"
     sqlite = {**production, "DATABASE_URL": ""}
     assert _pool_of(tmp_path, **sqlite) == "None"
+
+
+@pytest.mark.parametrize("value", ["", "off"])
+def test_an_empty_sandbox_host_turns_the_sandbox_off(
+    tmp_path: Path, value: str
+) -> None:
+    code = "from django.conf import settings; print(repr(settings.SANDBOX_HOST))"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "",
+            "SANDBOX_HOST": value,
+            "DJANGO_SETTINGS_MODULE": "container.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.stdout.strip().endswith("''"), result.stderr

@@ -9,7 +9,7 @@ import oauthproxy.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauthproxy", "0001_initial"),
+        ("oauthproxy", "0002_lifecycle"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
