@@ -174,6 +174,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "gadgets",
     "oauthproxy",
@@ -337,10 +339,28 @@ GADGETS: dict[str, Any] = {
 # Django REST framework: JSON only, throttled per user and per address.
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # OpenAPI for the developer API (/api/schema/); no effect on requests.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         # makeRequests per viewer of one gadget instance ("off" disables).
         "makerequest": _rate("GADGETS_MAKEREQUEST_RATE", "6000/min"),
     },
+}
+
+# The developer API's OpenAPI schema and docs (/api/schema/, /api/docs/).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gadget container developer API",
+    "DESCRIPTION": "Claims, consumer registrations and usage statistics of "
+    "gadget developers. Secrets are write-only.",
+    "VERSION": "1",
+    # Only /api/ is documented, not the gadget-facing Shindig endpoints.
+    "PREPROCESSING_HOOKS": ["oauthproxy.api_schema.only_developer_api"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Celery: Redis when configured, otherwise tasks run in-process.

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from gadgets.locked_domain import canonical_gadget_url
 
-from . import crypto
+from . import crypto, fingerprints
 
 HMAC_SYMMETRIC = "HMAC_SYMMETRIC"
 RSA_PRIVATE = "RSA_PRIVATE"
@@ -80,6 +80,12 @@ class ConsumerRegistration(models.Model):
     )
     verified = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
+    # What the dashboard shows instead of the secret (see fingerprints).
+    secret_fingerprint = models.CharField(max_length=80, blank=True, default="")
+    secret_set_at = models.DateTimeField(null=True, blank=True)
+    # The self-signed certificate of a key pair the container generated:
+    # the only half the developer ever downloads.
+    certificate_pem = models.TextField(blank=True, default="")
     # A cheap protected resource the revocation probe GETs with a token.
     probe_url = models.URLField(max_length=2000, blank=True, default="")
     # Where the provider takes a signed POST that revokes the token it is
@@ -112,6 +118,8 @@ class ConsumerRegistration(models.Model):
         self.secret_encrypted = _sealed(
             self._meta.db_table, "secret", self.row_identity, secret
         )
+        self.secret_fingerprint = fingerprints.secret_fingerprint(self.key_type, secret)
+        self.secret_set_at = timezone.now()
 
     def get_secret(self) -> str:
         return _opened(
@@ -286,6 +294,74 @@ class OAuthTrace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.oauth_error or 'trace'} for {self.gadget_url}"
+
+
+def new_verification_token() -> str:
+    return "gcv-" + secrets.token_urlsafe(24)
+
+
+class GadgetClaim(models.Model):
+    """A developer's claim to control a gadget URL, proved by its spec.
+
+    The spec at ``gadget_url`` proves the claim by carrying
+    ``verification_token`` (see ``oauthproxy.developer``). Many developers
+    may claim a URL; at most one claim per URL is ever verified.
+    """
+
+    gadget_url = models.CharField(max_length=2000)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="gadget_claims",
+    )
+    verification_token = models.CharField(
+        max_length=64, unique=True, default=new_verification_token
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gadget_url", "owner"], name="oauthproxy_one_claim_per_owner"
+            ),
+            models.UniqueConstraint(
+                fields=["gadget_url"],
+                condition=models.Q(verified_at__isnull=False),
+                name="oauthproxy_one_verified_claim_per_gadget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gadget_url} claimed by {self.owner_id}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.gadget_url = canonical_gadget_url(self.gadget_url)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class ApiToken(models.Model):
+    """A developer's token for the REST API, kept only as a SHA-256 digest.
+
+    The token itself is shown once when created; a database dump holds
+    nothing that authenticates.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True, default="")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… of {self.user_id}"
 
 
 class PendingRevocation(models.Model):

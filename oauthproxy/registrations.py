@@ -5,6 +5,12 @@ are cached (the ciphertext, never the opened secret: a cache such as
 Redis must not hold clear secrets) and dropped from the cache whenever a
 row is saved or deleted. Unregistered (gadget, service) pairs are cached
 too, as "none", so they cost no query either.
+
+A disabled registration is not the same as none: falling back to the
+container's own key would keep signing for a consumer its developer or
+the operator just switched off. ``find_consumer`` refuses it with
+``BAD_OAUTH_CONFIGURATION`` instead, from the next request on (saving the
+row drops the cached copy).
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from gadgets import caches
 from gadgets.locked_domain import canonical_gadget_url
 
 from . import conf, crypto
+from .errors import BAD_OAUTH_CONFIGURATION, OAuthError
 from .models import ConsumerRegistration
 
 _NONE = "none"
+_DISABLED = "disabled"
 
 
 @dataclass(frozen=True)
@@ -61,21 +69,26 @@ def _from_row(row: ConsumerRegistration) -> Consumer:
 
 
 async def find_consumer(gadget_url: str, service_name: str) -> Consumer | None:
-    """The enabled registration for (gadget, service), or None."""
+    """The registration for (gadget, service), or None if there is none.
+
+    Raises ``OAuthError`` (BAD_OAUTH_CONFIGURATION) when it is disabled.
+    """
     key = cache_key(gadget_url, service_name)
     cached = await caches.aget(key)
-    if cached == _NONE:
-        return None
-    if isinstance(cached, Consumer):
-        return cached
-    row = await ConsumerRegistration.objects.filter(
-        gadget_url=canonical_gadget_url(gadget_url),
-        service_name=service_name,
-        enabled=True,
-    ).afirst()
-    found = _from_row(row) if row is not None else None
-    await caches.aset(key, found or _NONE, conf.get("REGISTRATION_CACHE_SECONDS"))
-    return found
+    if cached is None:
+        row = await ConsumerRegistration.objects.filter(
+            gadget_url=canonical_gadget_url(gadget_url), service_name=service_name
+        ).afirst()
+        cached = _NONE if row is None else _from_row(row) if row.enabled else _DISABLED
+        await caches.aset(key, cached, conf.get("REGISTRATION_CACHE_SECONDS"))
+    if cached == _DISABLED:
+        raise OAuthError(
+            BAD_OAUTH_CONFIGURATION,
+            f"The consumer registration of this gadget for service "
+            f"{service_name!r} is disabled. Its developer (or the container "
+            "operator) must enable it in the developer dashboard.",
+        )
+    return cached if isinstance(cached, Consumer) else None
 
 
 def forget(sender: Any, instance: ConsumerRegistration, **kwargs: Any) -> None:

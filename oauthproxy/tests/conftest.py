@@ -100,3 +100,59 @@ def world(fake_upstream, db) -> World:
 
 
 __all__ = ["GADGET", "World", "locked_host", "st"]
+
+
+# --- Developers (dashboard, API, admin) -------------------------------------
+
+DEV_GADGET = "http://gadgets.example/dev.xml"
+PROVIDER = "http://provider.example"
+
+
+def dev_spec_xml(
+    token: str = "", services: tuple[str, ...] = ("contacts", "calendar")
+) -> str:
+    """A spec with OAuth services and, if given, the verification link."""
+    link = (
+        f'<Link rel="gadget-container-verification" href="{token}"/>' if token else ""
+    )
+    entries = "".join(
+        f"""<Service name="{name}">
+<Request url="{PROVIDER}/request" method="POST"/>
+<Access url="{PROVIDER}/access" method="POST"/>
+<Authorization url="{PROVIDER}/authorize"/></Service>"""
+        for name in services
+    )
+    return f"""<?xml version="1.0"?><Module><ModulePrefs title="Dev">{link}
+<OAuth>{entries}</OAuth></ModulePrefs><Content type="html">x</Content></Module>"""
+
+
+def make_developer(username: str) -> Any:
+    from django.contrib.auth.models import Group, User
+
+    from oauthproxy.developer import DEVELOPER_GROUP
+
+    user = User.objects.create_user(username, password="pw-" + username)
+    group, _ = Group.objects.get_or_create(name=DEVELOPER_GROUP)
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def dev(db) -> Any:
+    """The developer persona who controls DEV_GADGET."""
+    return make_developer("dev")
+
+
+@pytest.fixture
+def rival(db) -> Any:
+    """Another developer, who must never see or touch dev's objects."""
+    return make_developer("rival")
+
+
+@pytest.fixture
+def verified_claim(dev, fake_upstream) -> Any:
+    from oauthproxy import developer
+
+    claim = developer.claim_gadget(dev, DEV_GADGET, via="test")
+    fake_upstream.add(DEV_GADGET, dev_spec_xml(claim.verification_token))
+    return developer.verify_claim(dev, claim, via="test")
