@@ -249,13 +249,15 @@ def start_upstream(port: int) -> subprocess.Popen[bytes]:
 
 
 @contextlib.contextmanager
-def minimal_proxy(up_port: int) -> Iterator[int]:
-    """Run bench/minimal_proxy.py under uvicorn; yields its port."""
+def minimal_proxy(up_port: int, workers: int) -> Iterator[int]:
+    """Run bench/minimal_proxy.py under uvicorn, with as many workers as the
+    app; yields its port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     command = [str(ROOT / ".venv" / "bin" / "uvicorn"), "minimal_proxy:application"]
     command += ["--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1"]
     command += ["--port", str(port), "--lifespan", "off", "--no-access-log"]
+    command += ["--workers", str(workers)]
     process = subprocess.Popen([*command, "--log-level", "warning"], env=env)
     probe = f"/proxy?url={quote(f'http://127.0.0.1:{up_port}/json', safe='')}"
     try:
@@ -682,27 +684,35 @@ EXPLANATION = [
 
 
 BOTTLENECKS = [
-    "## Where the time went (diagnosed 2026-12-03)",
+    "## Where the time went, and what was done (2026-12-03 and 12-04)",
     "",
-    "Found with a sampling profiler against this bench; rerun after a fix "
-    "and update this list.",
+    "Found with a sampling profiler and with requests driven through the ASGI "
+    "handler in-process; each fix was measured against the previous code in "
+    "the same session before it was kept.",
     "",
-    "- **Thread hops in the middleware.** Under ASGI, Django runs each "
-    "`MiddlewareMixin` middleware's `process_request` and `process_response` "
-    "through `sync_to_async` (two thread hops each; seven such middleware in "
-    "`MIDDLEWARE`), WhiteNoise's middleware is sync-only (one more "
-    "round trip), and each request gets a thread of its own "
-    "(`ThreadSensitiveContext`). The hops, not the views, dominate "
-    "`/healthz`: with only the two async-capable middleware of "
-    "`container/middleware.py`, `/healthz` and cached makeRequest roughly "
-    "doubled (about 600 requests/s) in a side experiment.",
     "- **httpcore's connection pool is quadratic.** "
     "`AsyncConnectionPool._assign_requests_to_connections` scans every "
-    "connection for every queued request on each change, so 300 concurrent "
-    "fetches through `gadgets.outbound.fetch` alone (no Django) made about "
-    "6 million `is_idle` calls and took 8 to 15 s instead of 1 s. This, more than "
-    "the view, is why target e falls far below 500/s; the minimal proxy (fs) "
-    "uses the same pool through httpx and suffers the same way.",
+    "connection for every queued request on each change: 500 concurrent "
+    "fetches of the 1 s upstream through `gadgets.outbound.fetch` alone took "
+    "12 to 15 s and timed some out, and target e answered nothing at all. "
+    "`gadgets.outbound.OriginPool` (idle connections in a deque per origin, a "
+    "semaphore for the limit) does the same 500 in about 1.5 s. The minimal "
+    "proxy (f, fs) uses httpx, hence that same pool, as a team without this "
+    "product would.",
+    "- **Thread hops in the middleware.** Under ASGI Django runs every "
+    "`MiddlewareMixin` hook through `sync_to_async`; the wrappers in "
+    "`container.middleware` run the hooks that do no I/O inline and skip "
+    "session, CSRF, auth and messages on gadget hosts, so a gadget request "
+    "makes no middleware thread hop.",
+    "- **A thread per request.** Django's ASGI handler gives each request its "
+    "own executor thread (and a second one to tear it down) for the request "
+    "signals and ORM calls. With 500 requests in flight that is about 1,000 "
+    "threads; `container.asgi.ContainerASGIHandler` lets gadget-host requests "
+    "share the process's one thread for synchronous work instead. In an A/B "
+    "run on this machine that raised plain makeRequest from 318 to 448 "
+    "requests/s and target e from 144 to 278 (one worker, asyncio loop).",
+    "- **Event loop and HTTP parser.** uvloop and httptools (which uvicorn "
+    "uses by itself when installed) took e further, to 388 with one worker.",
 ]
 
 
@@ -716,7 +726,13 @@ def main() -> None:
         "--slow-duration", type=int, default=20, help="seconds for the slow targets"
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn workers, for the app and the minimal proxy alike "
+        "(default: one per core, as docs/operations.md advises)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     if args.serve_upstream:
@@ -749,7 +765,7 @@ def run(args: argparse.Namespace) -> list[Result]:
             ) as app,
         ):
             print(f"app on port {app.port}, upstream on port {up_port}", flush=True)
-            with minimal_proxy(up_port) as minimal_port:
+            with minimal_proxy(up_port, args.workers) as minimal_port:
                 return measure(args, app, up_port, minimal_port)
     finally:
         upstream.terminate()
