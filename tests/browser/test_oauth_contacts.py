@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ from tests.live import ROOT, BrowserPage, GadgetHost, LiveApp, run_app
 pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-pass-phrase-42"
+# UPDATE_SCREENSHOTS=1 rewrites the README walkthrough's docs/screenshots/dance-*.png.
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 SPEC_SANDBOX = "http://provider.localhost:8000"
 # The sandbox's signature method and the container's matching key type.
 METHODS = {
@@ -147,9 +151,17 @@ def add_gadget(page: Any, app: LiveApp, spec_url: str) -> Any:
 
 
 def approve_in_popup(
-    page: Any, frame: Any, *, sign_in: bool = True, consumer: str = "Contacts gadget"
+    page: Any,
+    frame: Any,
+    *,
+    sign_in: bool = True,
+    consumer: str = "Contacts gadget",
+    screenshot: Path | None = None,
 ) -> Any:
-    """Click "Personalize this gadget", then sign in and allow in the popup."""
+    """Click "Personalize this gadget", then sign in and allow in the popup.
+
+    With ``screenshot``, the provider's approval page is saved there first.
+    """
     with page.expect_popup() as opened:
         frame.locator("#personalize").click()
     popup = opened.value
@@ -161,6 +173,9 @@ def approve_in_popup(
     expect(popup.locator(".question")).to_have_text(
         f"Can {consumer} on the test container read your contacts?"
     )
+    if screenshot is not None:
+        popup.set_viewport_size({"width": 640, "height": 480})
+        popup.screenshot(path=str(screenshot))
     popup.click("#allow")
     return popup
 
@@ -178,18 +193,28 @@ def expect_contacts(frame: Any, browser: BrowserPage, app: LiveApp) -> None:
     expect(frame.locator("#contacts li")).to_have_count(3)
 
 
+def shot(tmp_path: Path, name: str) -> Path:
+    """Where a walkthrough screenshot goes: the README's copy only on demand."""
+    return (SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path) / name
+
+
 def test_approve_in_the_popup_then_contacts_stay_until_revoked(
-    browser_page: BrowserPage, world: OAuthWorld
+    browser_page: BrowserPage, world: OAuthWorld, tmp_path: Path
 ) -> None:
     app, page = world.app, browser_page.page
     page.set_default_timeout(20_000)
+    page.set_viewport_size({"width": 1000, "height": 600})
     sign_up(page, app, "carol")
     frame = add_gadget(page, app, world.specs["HMAC-SHA1"])
     expect(frame.locator("#personalize")).to_be_visible()
+    page.screenshot(path=str(shot(tmp_path, "dance-1-ask.png")))
 
-    popup = approve_in_popup(page, frame)
+    popup = approve_in_popup(
+        page, frame, screenshot=shot(tmp_path, "dance-2-approve.png")
+    )
 
     expect_contacts(frame, browser_page, app)
+    page.screenshot(path=str(shot(tmp_path, "dance-3-contacts.png")))
     expect(frame.locator("#owner")).to_have_text(
         "Contacts of Ada Lovelace at the sandbox provider"
     )
