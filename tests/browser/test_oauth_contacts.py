@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -360,3 +361,83 @@ def test_the_gadget_copes_with_expiry_outage_and_a_rejected_key(
         expect(message).to_have_text("The provider no longer accepts this gadget.")
     finally:
         switch_faults(app, "e2e-hmac-sha1", answers_503="false", rejects_key="false")
+
+
+def test_a_developer_s_generated_key_is_accepted_by_the_provider(
+    browser_page: BrowserPage,
+    world: OAuthWorld,
+    gadget_host: GadgetHost,
+    tmp_path: Path,
+) -> None:
+    """The 2008 question answered end to end: no secret ever travels.
+
+    A developer claims and verifies a copy of the contacts gadget, lets the
+    container generate an RSA key pair and downloads only the certificate;
+    the provider is given that certificate, accepts RSA-SHA1 requests
+    signed with the private key the container kept, and the dashboard then
+    shows the connection.
+    """
+    app, page = world.app, browser_page.page
+    page.set_default_timeout(20_000)
+    sign_up(page, app, "dora")
+    app.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import Group, User; "
+        "g, _ = Group.objects.get_or_create(name='gadget-developers'); "
+        "User.objects.get(username='dora').groups.add(g)",
+    )
+    spec = (ROOT / "static" / "gadgets" / "contacts.xml").read_text()
+    spec = spec.replace(SPEC_SANDBOX, app.sandbox_origin)
+    spec_url = gadget_host.add("contacts-developer.xml", spec, "application/xml")
+
+    # Claim, prove control by putting the verification link in the spec.
+    page.goto(app.url("developer/"))
+    page.fill("#id_gadget_url", spec_url)
+    page.click("text=Claim this gadget")
+    token = page.locator("pre.verification").inner_text()
+    token = token.split('href="')[1].split('"')[0]
+    link = f'<Link rel="gadget-container-verification" href="{token}"/>'
+    verified_spec = re.sub(r"(<ModulePrefs\b[^>]*>)", r"\1" + link, spec, count=1)
+    gadget_host.add("contacts-developer.xml", verified_spec, "application/xml")
+    page.click("button:has-text('Verify')")
+    expect(page.locator(".message")).to_contain_text("Verified")
+
+    # Register the service with a key pair the container generates.
+    page.select_option("#id_service_name", "contacts")
+    page.fill("#id_consumer_key", "developer-rsa")
+    page.check("input[name=source][value=generate]")
+    page.click("button:has-text('Register')")
+    expect(page.locator(".message")).to_contain_text("Registered service")
+    registration_page = page.url
+    with page.expect_download() as download:
+        page.click("text=Download the X.509 certificate")
+    certificate = tmp_path / "developer.crt"
+    download.value.save_as(certificate)
+    assert b"PRIVATE" not in certificate.read_bytes()
+
+    # The provider learns the consumer from the certificate alone.
+    consumer = {
+        "key": "developer-rsa",
+        "signature_method": "RSA-SHA1",
+        "display_name": "Dora's contacts gadget",
+        "container_name": "the test container",
+        "certificate_file": str(certificate),
+    }
+    app.manage(
+        "seed_sandbox", "--consumers-json", json.dumps({"consumers": [consumer]})
+    )
+
+    frame = add_gadget(page, app, spec_url)
+    approve_in_popup(page, frame, consumer="Dora's contacts gadget")
+    expect_contacts(frame, browser_page, app)
+
+    page.goto(registration_page)
+    expect(page.get_by_text("People connected now:")).to_contain_text("1")
+    today = page.locator(".usage-table tbody tr").last
+    expect(today.locator("td").nth(1)).to_have_text("1")  # tokens created
+    heights = page.locator("svg.usage-chart rect.bar-created").evaluate_all(
+        "bars => bars.map(bar => Number(bar.getAttribute('height')))"
+    )
+    assert max(heights) > 0
+    assert browser_page.errors == []
