@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -28,6 +29,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from kombu import Connection
 
 from gadgets.errors import GadgetError, InvalidParameter
 from gadgets.iframe_url import Locale
@@ -48,7 +50,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def readyz(request: HttpRequest) -> HttpResponse:
-    """The database and the cache answer."""
+    """The database, the cache and, where tasks go to one, the broker answer."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -63,11 +65,24 @@ def readyz(request: HttpRequest) -> HttpResponse:
     except Exception:
         logger.exception("readiness: cache unreachable")
         checks["cache"] = "unreachable"
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        checks["broker"] = _broker_status(settings.CELERY_BROKER_URL)
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,
     )
+
+
+def _broker_status(url: str) -> str:
+    """Connect to the Celery broker once, within about a second."""
+    try:
+        with Connection(url, connect_timeout=1) as broker:
+            broker.ensure_connection(max_retries=0, timeout=2)
+    except Exception:
+        logger.warning("readiness: broker unreachable")
+        return "unreachable"
+    return "ok"
 
 
 # --------------------------------------------------------------------------
