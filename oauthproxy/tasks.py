@@ -90,9 +90,12 @@ def send_pending_revocations() -> int:
         "autoretry_for": (OperationalError, TemporaryFailure),
         # 6 attempts in all (REVOCATION_MAX_ATTEMPTS), 30 s apart and
         # doubling up to an hour; the row keeps the count across sweeps.
+        # No jitter: Celery's draws the delay anywhere from 0, which could
+        # call a provider that just failed again at once.
         "max_retries": 5,
         "retry_backoff": 30,
         "retry_backoff_max": 3600,
+        "retry_jitter": False,
     },
 )
 def revoke_at_provider_task(pending_id: int) -> str:

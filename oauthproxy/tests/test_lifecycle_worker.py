@@ -459,6 +459,7 @@ def test_revocation_the_provider_fails_is_retried_later(worker, server, registra
     page.post(f"/connected-services/{stored.pk}/disconnect")
 
     wait_until(lambda: "Retry in" in worker.log())
+    assert "Retry in 30s" in worker.log()  # the documented delay, no jitter
     pending = PendingRevocation.objects.get()
     assert pending.attempts == 1
     assert pending.last_error == "HTTP 503"
