@@ -23,8 +23,9 @@ import os
 from typing import Any
 
 import django
-from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+
+from container.hosts import host_kind
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "container.settings")
 
@@ -33,8 +34,7 @@ def is_gadget_host_scope(scope: dict[str, Any]) -> bool:
     """Whether an HTTP scope's Host header names a gadget host."""
     for name, value in scope.get("headers") or ():
         if name == b"host":
-            host = value.decode("latin-1").lower()
-            return host.endswith("." + settings.GADGET_DOMAIN)
+            return host_kind(value.decode("latin-1")) == "gadget"
     return False
 
 

@@ -26,6 +26,7 @@ from django.middleware import csrf as django_csrf
 from django.middleware import security as django_security
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from container.hosts import host_kind
 from container.request_ids import request_id_var
 
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -79,18 +80,6 @@ class RequestIdMiddleware(_DualMiddleware):
     def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response["X-Request-Id"] = getattr(request, "request_id", "-")
         return response
-
-
-def host_kind(host: str) -> str:
-    """Classify a ``Host`` header value: container, gadget, sandbox or unknown."""
-    host = host.lower()
-    if host == settings.CONTAINER_HOST or host == "testserver":
-        return "container"
-    if host.endswith("." + settings.GADGET_DOMAIN):
-        return "gadget"
-    if settings.SANDBOX_HOST and host == settings.SANDBOX_HOST:
-        return "sandbox"
-    return "unknown"
 
 
 class HostRoutingMiddleware(_DualMiddleware):
@@ -151,6 +140,8 @@ class _Adapted:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
         self.inner = self.wrapped(get_response)
+        self.before = getattr(self.inner, "process_request", None)
+        self.after = getattr(self.inner, "process_response", None)
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -174,14 +165,9 @@ class _Adapted:
             return await self.get_response(request)
         if self.in_thread:
             return await self.inner(request)
-        inner = self.inner
-        response = None
-        if hasattr(inner, "process_request"):
-            response = inner.process_request(request)
+        response = self.before(request) if self.before else None
         response = response or await self.get_response(request)
-        if hasattr(inner, "process_response"):
-            response = inner.process_response(request, response)
-        return response
+        return self.after(request, response) if self.after else response
 
     def _process_view(self, request: HttpRequest, *args: Any) -> Any:
         if self._skipped(request):

@@ -514,9 +514,6 @@ class OriginPool:
         idle.append(connection)
         self._idle_count += 1
 
-    def idle_connections(self) -> int:
-        return self._idle_count
-
     async def aclose(self) -> None:
         idle, self._idle, self._idle_count = self._idle, {}, 0
         for connections in idle.values():
