@@ -129,9 +129,7 @@ def _delete_tokens(gadget: InstalledGadget) -> None:
         viewer=viewer, gadget_url=gadget.spec_url, module_id=gadget.module_id
     )
     for token in tokens:
-        lifecycle.queue_revocation(token)
-        token.delete()
-        _audit_deletion(token, viewer, "gadget removed")
+        lifecycle.retire_token(token, reason="gadget removed")
 
 
 def needs_settings_first(gadget: InstalledGadget) -> bool:
@@ -578,19 +576,5 @@ def disconnect_service(user: User, token_id: int) -> bool:
     token = AccessToken.objects.filter(pk=token_id, viewer=viewer).first()
     if token is None:
         return False
-    lifecycle.queue_revocation(token)
-    token.delete()
-    _audit_deletion(token, viewer, "disconnected by the user")
+    lifecycle.retire_token(token, reason="disconnected by the user")
     return True
-
-
-def _audit_deletion(token: AccessToken, viewer: str, reason: str) -> None:
-    AuditEvent.objects.create(
-        kind="token_deleted",
-        actor=viewer,
-        gadget_url=token.gadget_url,
-        service_name=token.service_name,
-        target=token.key,
-        details={"reason": reason, "module_id": token.module_id},
-    )
-    logger.info("access token deleted key=%s reason=%s", token.key[:12], reason)

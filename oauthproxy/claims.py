@@ -34,6 +34,7 @@ from . import conf
 from .models import AccessToken
 
 POLL_SECONDS = 0.05
+MAX_POLL_SECONDS = 0.5
 
 
 def _claim_free(now: datetime) -> Q:
@@ -67,9 +68,14 @@ async def wait_for_refresh(key: str, timeout_seconds: float) -> AccessToken | No
     refresh ended in deletion); after ``timeout_seconds``, whatever is
     stored."""
     deadline = time.monotonic() + timeout_seconds
+    pause = POLL_SECONDS
     while True:
         row = await AccessToken.objects.filter(key=key, revoked=False).afirst()
         until = row.refresh_claimed_until if row is not None else None
         if until is None or until <= timezone.now() or time.monotonic() >= deadline:
             return row
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(pause)
+        # A refresh is one provider round trip: look often at first, then
+        # less, so that many waiters do not poll the database 20 times a
+        # second each for as long as a slow provider takes.
+        pause = min(pause * 2, MAX_POLL_SECONDS)

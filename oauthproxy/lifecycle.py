@@ -277,14 +277,16 @@ def _signer_of(registration: ConsumerRegistration) -> Signer:
 # --- Disconnecting and revoking at the provider ----------------------------
 
 
-def queue_revocation(token: AccessToken) -> int | None:
+def queue_revocation(
+    token: AccessToken, registration: ConsumerRegistration | None = None
+) -> int | None:
     """Where the provider offers it, queue the revocation of ``token``
     there; the ``PendingRevocation`` id, if one was queued.
 
     Call inside the transaction that deletes the token: the task is sent
     once it commits, so it never reads a row that was rolled back.
     """
-    pending = _pending_revocation_for(token)
+    pending = _pending_revocation_for(token, registration)
     if pending is None:
         return None
     pending_id = pending.pk
@@ -292,14 +294,21 @@ def queue_revocation(token: AccessToken) -> int | None:
     return pending_id
 
 
-def retire_token(token: AccessToken, *, reason: str) -> int | None:
+def retire_token(
+    token: AccessToken,
+    *,
+    reason: str,
+    registration: ConsumerRegistration | None = None,
+) -> int | None:
     """Delete ``token`` now, audited, and queue its revocation.
 
     The event names the token's person, as every token deletion does, so
     their Connected services page can say why the connection ended.
+    ``registration`` saves looking up the token's own when it is known.
     """
-    pending_id = queue_revocation(token)
+    pending_id = queue_revocation(token, registration)
     token.delete()
+    logger.info("access token deleted key=%s reason=%s", token.key[:12], reason)
     AuditEvent.objects.create(
         kind="token_deleted",
         actor=token.viewer,
@@ -311,10 +320,13 @@ def retire_token(token: AccessToken, *, reason: str) -> int | None:
     return pending_id
 
 
-def _pending_revocation_for(token: AccessToken) -> PendingRevocation | None:
-    registration = ConsumerRegistration.objects.filter(
-        gadget_url=token.gadget_url, service_name=token.service_name
-    ).first()
+def _pending_revocation_for(
+    token: AccessToken, registration: ConsumerRegistration | None
+) -> PendingRevocation | None:
+    if registration is None:
+        registration = ConsumerRegistration.objects.filter(
+            gadget_url=token.gadget_url, service_name=token.service_name
+        ).first()
     if registration is None or not registration.revocation_url:
         return None
     try:
@@ -341,7 +353,9 @@ def retire_registration_tokens(registration: ConsumerRegistration) -> int:
     while batch := list(tokens.order_by("pk")[: conf.get("CLEANUP_BATCH_SIZE")]):
         with transaction.atomic():
             for token in batch:
-                retire_token(token, reason="registration disabled")
+                retire_token(
+                    token, reason="registration disabled", registration=registration
+                )
         total += len(batch)
     logger.info("registration %s disabled: %s tokens deleted", registration.pk, total)
     return total
@@ -350,9 +364,14 @@ def retire_registration_tokens(registration: ConsumerRegistration) -> int:
 def remember_enabled(
     sender: Any, instance: ConsumerRegistration, **kwargs: Any
 ) -> None:
-    """Signal receiver (pre_save): note whether the row was enabled."""
+    """Signal receiver (pre_save): note whether the row was enabled.
+
+    Only a row saved disabled needs to know (``retire_when_disabled``), so
+    saving an enabled one costs no query.
+    """
     instance._was_enabled = bool(  # type: ignore[attr-defined]
-        instance.pk
+        not instance.enabled
+        and instance.pk
         and ConsumerRegistration.objects.filter(pk=instance.pk, enabled=True).exists()
     )
 

@@ -23,13 +23,13 @@ logger = logging.getLogger(__name__)
 def delete_tokens(tokens: Iterable[AccessToken], *, actor: str, reason: str) -> int:
     """Retire the tokens that still exist; returns how many were."""
     deleted = 0
+    wanted = [token.pk for token in tokens]
     with transaction.atomic():
-        for token in tokens:
-            current = AccessToken.objects.select_for_update().filter(pk=token.pk)
-            row = current.first()
-            if row is None:
-                continue
-            retire_token(row, reason=reason)
-            deleted += 1
+        # One locking read; rows deleted meanwhile are simply not there.
+        rows = AccessToken.objects.select_for_update().in_bulk(wanted)
+        for pk in wanted:
+            if pk in rows:
+                retire_token(rows[pk], reason=reason)
+                deleted += 1
     logger.info("%s retired %s access tokens reason=%s", actor, deleted, reason)
     return deleted
