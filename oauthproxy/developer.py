@@ -38,9 +38,8 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -51,6 +50,7 @@ from gadgets.errors import GadgetError
 from gadgets.locked_domain import canonical_gadget_url
 from gadgets.spec_model import Spec
 
+from . import keys
 from .models import (
     HMAC_SYMMETRIC,
     KEY_TYPES,
@@ -391,31 +391,15 @@ _ENCRYPTED_KEY = (
 )
 
 
-def _pkcs8(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
-
-
 def certificate_for(key: rsa.RSAPrivateKey, consumer_key: str) -> str:
     """A self-signed X.509 certificate of the key, for the provider."""
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, (consumer_key or "consumer")[:64])]
+    return keys.self_signed_certificate(
+        key,
+        common_name=consumer_key or "consumer",
+        not_before=timezone.now() - datetime.timedelta(days=1),
+        days=CERTIFICATE_DAYS,
+        serial=x509.random_serial_number(),
     )
-    start = timezone.now() - datetime.timedelta(days=1)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=CERTIFICATE_DAYS))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 def apply_secret(registration: ConsumerRegistration, given: SecretInput) -> str:
@@ -425,9 +409,7 @@ def apply_secret(registration: ConsumerRegistration, given: SecretInput) -> str:
     """
     key: rsa.RSAPrivateKey | None = None
     if given.generate:
-        key = rsa.generate_private_key(
-            public_exponent=65537, key_size=GENERATED_RSA_BITS
-        )
+        key = keys.new_rsa_key(GENERATED_RSA_BITS)
     elif check_key_type(given.key_type) == RSA_PRIVATE:
         key = load_private_key(given.value)
     else:
@@ -439,7 +421,7 @@ def apply_secret(registration: ConsumerRegistration, given: SecretInput) -> str:
         registration.certificate_pem = ""
     else:
         registration.key_type = RSA_PRIVATE
-        registration.set_secret(_pkcs8(key))
+        registration.set_secret(keys.pkcs8_pem(key))
         registration.certificate_pem = certificate_for(key, registration.consumer_key)
     return "key_pair_generated" if given.generate else "secret_submitted"
 

@@ -20,11 +20,16 @@ RSA_PRIVATE = "RSA_PRIVATE"
 _SALT = "oauthproxy.fingerprints.shared-secret"
 
 
-def public_key_fingerprint(public: rsa.RSAPublicKey) -> str:
+def public_key_digest(public: rsa.RSAPublicKey) -> bytes:
+    """SHA-256 of the key's SubjectPublicKeyInfo (DER)."""
     der = public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return hashlib.sha256(der).hexdigest()
+    return hashlib.sha256(der).digest()
+
+
+def public_key_fingerprint(public: rsa.RSAPublicKey) -> str:
+    return public_key_digest(public).hex()
 
 
 def shared_secret_fingerprint(secret: str) -> str:

@@ -40,6 +40,7 @@ from django.db import transaction
 from gadgets.errors import InvalidUrl
 from gadgets.locked_domain import canonical_gadget_url
 
+from . import keys
 from .crypto import SecretUnavailable
 from .models import (
     HMAC_SYMMETRIC,
@@ -224,11 +225,7 @@ def normalise_rsa_key(text: str) -> str:
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise EntryError("consumer_secret is a private key, but not an RSA key")
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
+    return keys.pkcs8_pem(key)
 
 
 def _store(

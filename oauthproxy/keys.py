@@ -14,7 +14,6 @@ the ``ContainerKey`` row named "default". Each process loads it once.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from django.conf import settings
 
 from . import conf
+from .fingerprints import public_key_digest, public_key_fingerprint
 from .models import ContainerKey
 
 _ROW_NAME = "default"
@@ -69,12 +69,8 @@ def _load() -> SigningKey:
 
 
 def _create_row() -> ContainerKey:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
+    private = new_rsa_key()
+    pem = pkcs8_pem(private)
     row = ContainerKey(name=_ROW_NAME, certificate_pem=_self_signed(private))
     row.set_private_key(pem)
     existing, _ = ContainerKey.objects.get_or_create(
@@ -94,40 +90,57 @@ def _private(pem: str) -> rsa.RSAPrivateKey:
     return key
 
 
-def _self_signed(private: rsa.RSAPrivateKey) -> str:
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, settings.CONTAINER_HOST[:64])]
-    )
-    # A fixed validity start keeps the certificate identical across
-    # processes that load the same key file.
-    start = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+def new_rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def pkcs8_pem(private: rsa.RSAPrivateKey) -> str:
+    """The key as unencrypted PKCS#8 PEM, the form every stored key takes."""
+    return private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def self_signed_certificate(
+    private: rsa.RSAPrivateKey,
+    *,
+    common_name: str,
+    not_before: datetime.datetime,
+    days: int,
+    serial: int,
+) -> str:
+    """A self-signed X.509 certificate (PEM) for a provider to verify with."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(private.public_key())
-        .serial_number(_serial(private))
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=365 * 30))
+        .serial_number(serial)
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + datetime.timedelta(days=days))
         .sign(private, hashes.SHA256())
     )
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-def _serial(private: rsa.RSAPrivateKey) -> int:
-    return int.from_bytes(_spki_digest(private.public_key())[:16], "big") >> 1
-
-
-def _spki_digest(public: rsa.RSAPublicKey) -> bytes:
-    der = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+def _self_signed(private: rsa.RSAPrivateKey) -> str:
+    # A fixed validity start and a serial derived from the key keep the
+    # certificate identical across processes that load the same key file.
+    return self_signed_certificate(
+        private,
+        common_name=settings.CONTAINER_HOST,
+        not_before=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC),
+        days=365 * 30,
+        serial=int.from_bytes(public_key_digest(private.public_key())[:16], "big") >> 1,
     )
-    return hashlib.sha256(der).digest()
 
 
 def public_fingerprint(pem: str) -> str:
     """SHA-256 of the public half of an RSA private key, for display."""
-    return _spki_digest(_private(pem).public_key()).hex()
+    return public_key_fingerprint(_private(pem).public_key())
 
 
 def _describe(pem: str, certificate_pem: str) -> SigningKey:

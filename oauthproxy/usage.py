@@ -71,7 +71,7 @@ def usage(
         kind="token_created"
     )
     events = AuditEvent.objects.filter(
-        Q(pk__in=_scoped(AuditEvent.objects, gadget_url, service_name).values("pk"))
+        _scope(gadget_url, service_name)
         | Q(gadget_url="", target__in=created.values("target")),
         kind__in=_EVENT_SERIES,
         created_at__gte=since,
@@ -93,11 +93,16 @@ def usage(
     )
 
 
-def _scoped(manager: Any, gadget_url: str, service_name: str | None) -> QuerySet[Any]:
-    query = manager.filter(gadget_url=gadget_url)
+def _scope(gadget_url: str, service_name: str | None) -> Q:
+    """Rows of one gadget, or of one of its services."""
+    scope = Q(gadget_url=gadget_url)
     if service_name is not None:
-        query = query.filter(service_name=service_name)
-    return query
+        scope &= Q(service_name=service_name)
+    return scope
+
+
+def _scoped(manager: Any, gadget_url: str, service_name: str | None) -> QuerySet[Any]:
+    return manager.filter(_scope(gadget_url, service_name))
 
 
 def _daily(query: QuerySet[Any], by: str | None) -> QuerySet[Any]:

@@ -137,7 +137,8 @@ def _claim_page(
             spec_error = exc.message
     if form is None and services:
         form = RegistrationForm(services=services)
-    result = usage.usage(claim.gadget_url)
+    # Usage shows only once the claim is verified (developer/claim.html).
+    result = usage.usage(claim.gadget_url) if claim.is_verified else None
     context = {
         "claim": claim,
         "rel": developer.VERIFICATION_REL,
@@ -147,7 +148,7 @@ def _claim_page(
         "form": form,
         "spec_error": spec_error,
         "usage": result,
-        "chart": usage.bar_chart(result),
+        "chart": usage.bar_chart(result) if result is not None else None,
         "events": developer.audit_log(request.user, claim.gadget_url)[:AUDIT_ROWS],
     }
     return render(request, "developer/claim.html", context, status=status)
@@ -160,7 +161,7 @@ def verify(request: HttpRequest, claim_id: int) -> HttpResponse:
     try:
         developer.verify_claim(request.user, claim, via=VIA)
     except developer.NotFound:
-        raise
+        raise  # a GadgetError too, but a 404, not a message
     except GadgetError as exc:
         messages.error(request, exc.message)
     else:
@@ -252,7 +253,7 @@ def _registration_page(
         "secret_form": secret_form
         or SecretForm(initial={"key_type": registration.key_type}),
         "usage": result,
-        "chart": usage.bar_chart(result),
+        "chart": usage.bar_chart(result) if result is not None else None,
         "events": developer.audit_log(request.user, registration.gadget_url).filter(
             service_name=registration.service_name
         )[:AUDIT_ROWS],
