@@ -335,16 +335,12 @@ def verify_resource(signed: SignedRequest, *, token_required: bool) -> Verified:
     for the opensocial_* ids it sent).
     """
     validator = SandboxValidator()
-    key = signed.params.get("oauth_consumer_key", "")
     if "oauth_token" in signed.params or token_required:
         _verify_token_request(validator, signed)
     else:
-        _check_shape(SignatureOnlyEndpoint(validator), signed)
-        valid, _ = SignatureOnlyEndpoint(validator).validate_request(*signed.args)
-        if not valid:
-            raise _refused(validator, signed)
+        _verify_two_legged(validator, signed)
     if not _body_hash_matches(signed):
-        raise Problem("signature_invalid", consumer_key=key)
+        raise Problem("signature_invalid", consumer_key=_key(signed))
     assert validator.consumer is not None
     if validator.access_token is not None:
         touch(validator.access_token)
@@ -360,10 +356,8 @@ def verify_switch_request(signed: SignedRequest) -> Consumer:
     """The consumer that signed a fault-switch call (two-legged), whatever
     its switches say: a developer can always switch them back."""
     validator = SandboxValidator(honour_faults=False)
-    endpoint = SignatureOnlyEndpoint(validator)
-    _check_shape(endpoint, signed)
-    valid, _ = endpoint.validate_request(*signed.args)
-    if not valid or validator.consumer is None:
+    _verify_two_legged(validator, signed)
+    if validator.consumer is None:
         raise _refused(validator, signed)
     if signed.raw_body and "oauth_body_hash" not in signed.params:
         # A JSON body is outside the signature base string; only its
@@ -372,6 +366,14 @@ def verify_switch_request(signed: SignedRequest) -> Consumer:
     if not _body_hash_matches(signed):
         raise Problem("signature_invalid", consumer_key=_key(signed))
     return validator.consumer
+
+
+def _verify_two_legged(validator: SandboxValidator, signed: SignedRequest) -> None:
+    endpoint = SignatureOnlyEndpoint(validator)
+    _check_shape(endpoint, signed)
+    valid, _ = endpoint.validate_request(*signed.args)
+    if not valid:
+        raise _refused(validator, signed)
 
 
 def _verify_token_request(validator: SandboxValidator, signed: SignedRequest) -> None:

@@ -73,6 +73,10 @@ class SandboxValidator(RequestValidator):
         self.consumer: Consumer | None = None
         self.access_token: AccessToken | None = None
         self.issued_access_token: AccessToken | None = None
+        # oauthlib asks about the same token several times in one request:
+        # each row is read once (and forgotten where this validator writes it).
+        self._request_tokens: dict[str, RequestToken | None] = {}
+        self._access_tokens: dict[str, AccessToken | None] = {}
 
     def refuse(self, problem: str) -> bool:
         self.problem = self.problem or problem
@@ -177,8 +181,13 @@ class SandboxValidator(RequestValidator):
         )
 
     def _request_token(self, token: str) -> RequestToken | None:
-        found = RequestToken.objects.filter(token=token).first()
-        return found
+        if token not in self._request_tokens:
+            self._request_tokens[token] = (
+                RequestToken.objects.select_related("consumer", "user")
+                .filter(token=token)
+                .first()
+            )
+        return self._request_tokens[token]
 
     def verify_request_token(self, token: str, request: Request) -> bool:
         found = self._request_token(token)
@@ -195,6 +204,7 @@ class SandboxValidator(RequestValidator):
         self, token: str, verifier: dict[str, str], request: Request
     ) -> None:
         assert self.approving_user is not None
+        self._request_tokens.pop(token, None)
         RequestToken.objects.filter(token=token).update(
             verifier=verifier["oauth_verifier"], user=self.approving_user
         )
@@ -232,6 +242,7 @@ class SandboxValidator(RequestValidator):
     def invalidate_request_token(
         self, client_key: str, request_token: str, request: Request
     ) -> None:
+        self._request_tokens.pop(request_token, None)
         RequestToken.objects.filter(token=request_token).delete()
 
     # --- Access tokens ------------------------------------------------------
@@ -260,11 +271,7 @@ class SandboxValidator(RequestValidator):
     def validate_access_token(
         self, client_key: str, token: str, request: Request
     ) -> bool:
-        found = (
-            AccessToken.objects.select_related("consumer", "user")
-            .filter(token=token)
-            .first()
-        )
+        found = self._access_token(token)
         if found is None or found.consumer.key != client_key:
             return self.refuse("token_rejected")
         if found.revoked_at is not None:
@@ -283,8 +290,17 @@ class SandboxValidator(RequestValidator):
     def get_access_token_secret(
         self, client_key: str, token: str, request: Request
     ) -> str:
-        found = AccessToken.objects.filter(token=token).first()
+        found = self._access_token(token)
         return found.secret if found else "sandbox-dummy-secret"
+
+    def _access_token(self, token: str) -> AccessToken | None:
+        if token not in self._access_tokens:
+            self._access_tokens[token] = (
+                AccessToken.objects.select_related("consumer", "user")
+                .filter(token=token)
+                .first()
+            )
+        return self._access_tokens[token]
 
     def validate_realms(
         self,
